@@ -1,0 +1,2 @@
+#include "config/config.h"
+// Parser: to be written (owned by the configuration work).

@@ -1,0 +1,109 @@
+// synwave's configuration: what a config file says, as plain values.
+//
+// The file format is documented in docs/configuration.md; config/ holds examples. Parsing is on
+// the control path and reports errors as absl::Status whose message names the file, the line and
+// the reason ("synwave.conf:12: [port.0] ipv4: '198.18.0.300/24' is not an IPv4 address").
+// Thread-safety: the functions here touch no shared state and may be called from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/addr.h"
+
+namespace synwave {
+
+// [eal]: how DPDK's Environment Abstraction Layer is started.
+struct EalConfig {
+  // Logical cores that run engines, one engine per lcore ("1", "1-3", "0,2"). The EAL's main
+  // lcore is the lowest free core not in this list when there is one, otherwise the first.
+  std::vector<unsigned> lcores;
+  // "auto": hugepages when the machine has free ones, otherwise --no-huge. "on" / "off" force it.
+  enum class Hugepages { kAuto, kOn, kOff } hugepages = Hugepages::kAuto;
+  unsigned memory_mb = 512;   // -m when running without hugepages; 0 lets the EAL decide
+  std::string file_prefix = "synwave";  // --file-prefix: distinct per instance
+  bool in_memory = false;     // --in-memory (only with hugepages; refused with hugepages = off)
+  std::vector<std::string> extra_args;  // passed to rte_eal_init verbatim, after ours
+};
+
+// [port.N]: one NIC port, with the address the stack owns on it.
+struct PortConfig {
+  unsigned index = 0;          // N of [port.N]
+  // A vdev name ("net_tap0", "net_memif0", "net_ring0", "net_null0") or a PCI address
+  // ("0000:03:00.0"). A name starting with "net_" is a virtual device.
+  std::string device;
+  std::string devargs;         // "iface=sw0" for net_tap, "role=server,socket=/run/x.sock" for memif
+  std::optional<MacAddr> mac;  // unset: use the port's own MAC
+  Ipv4Addr ipv4;               // the stack's address on this port
+  unsigned prefix_len = 24;    // from "198.18.0.2/24"
+  std::optional<Ipv4Addr> gateway;
+  unsigned mtu = 1500;
+  unsigned rx_descriptors = 1024;
+  unsigned tx_descriptors = 1024;
+};
+
+// [engine]: the per-core loop.
+struct EngineConfig {
+  unsigned burst_size = 32;         // packets per rx/tx burst (1..512)
+  unsigned mbufs_per_engine = 8191;  // mempool size for each engine's port queue
+  unsigned mempool_cache = 256;      // per-lcore mempool cache (<= RTE_MEMPOOL_CACHE_MAX_SIZE)
+  // Microseconds to sleep after an empty poll. 0 busy-polls (real NICs); a small value keeps a
+  // virtual NIC on a shared development machine from eating a whole core.
+  unsigned idle_sleep_us = 0;
+};
+
+// [arp]
+struct ArpConfig {
+  unsigned entries = 1024;           // cache size per engine (power of two)
+  unsigned reachable_ms = 30000;     // how long a resolved entry is trusted (Linux base_reachable_time)
+  unsigned retrans_ms = 1000;        // interval between requests while resolving
+  unsigned max_retries = 3;          // requests before giving up (Linux mcast_solicit)
+  unsigned queue_len = 16;           // packets queued per unresolved next hop (then counted drops)
+  bool gratuitous = true;            // announce the address at start
+};
+
+// [sysctl]: TCP/IP tunables under their Linux names and with Linux defaults.
+struct Sysctl {
+  unsigned tcp_syn_retries = 5;
+  unsigned tcp_synack_retries = 5;
+  unsigned tcp_orphan_retries = 0;   // 0 means 8, as in Linux
+  unsigned tcp_retries2 = 15;
+  unsigned tcp_fin_timeout = 60;     // seconds
+  unsigned tcp_timewait_len = 60;    // seconds; synwave.tcp_timewait_len (Linux: compile-time)
+  unsigned tcp_max_syn_backlog = 1024;
+  unsigned somaxconn = 4096;
+  bool tcp_abort_on_overflow = false;
+  unsigned tcp_syncookies = 1;       // 0, 1 or 2
+  unsigned tcp_tw_reuse = 2;         // 0, 1 or 2
+  unsigned ip_local_port_range_low = 32768;
+  unsigned ip_local_port_range_high = 60999;
+  unsigned tcp_keepalive_time = 7200;   // seconds
+  unsigned tcp_keepalive_intvl = 75;    // seconds
+  unsigned tcp_keepalive_probes = 9;
+  bool tcp_timestamps = true;
+  bool tcp_sack = true;
+  bool tcp_window_scaling = true;
+  unsigned ip_default_ttl = 64;
+};
+
+struct Config {
+  std::string source;           // the file it came from, for messages
+  EalConfig eal;
+  std::vector<PortConfig> ports;  // sorted by index; at least one
+  EngineConfig engine;
+  ArpConfig arp;
+  Sysctl sysctl;
+};
+
+// Parses a configuration from text. `source_name` appears in error messages.
+absl::StatusOr<Config> parse_config(std::string_view text, std::string_view source_name);
+// Reads and parses a file. Errors: NotFound / PermissionDenied for the file, InvalidArgument for
+// its content.
+absl::StatusOr<Config> load_config(const std::string& path);
+
+}  // namespace synwave
