@@ -1,0 +1,128 @@
+// synwave: the daemon. Starts the stack described by a configuration file and runs it until
+// SIGINT or SIGTERM, then stops the ports and checks that every mbuf came back.
+#include <getopt.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_join.h"
+#include "config/config.h"
+#include "ctl/telemetry.h"
+#include "engine/eal.h"
+#include "engine/runtime.h"
+
+namespace {
+
+// Set by the signal handler, read by every engine loop. A lock-free atomic is async-signal-safe.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+constexpr const char kUsage[] =
+    "Usage: synwave --config FILE [--check] [--print-eal-args]\n"
+    "\n"
+    "Runs the synwave TCP/IP stack on the ports FILE describes until SIGINT or SIGTERM.\n"
+    "\n"
+    "  -c, --config FILE     configuration file (format: docs/configuration.md; examples: config/)\n"
+    "      --check           parse and validate FILE, print the EAL arguments, and exit\n"
+    "      --print-eal-args  print the arguments synwave would pass to rte_eal_init, and exit\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         the version\n"
+    "\n"
+    "While it runs, read its counters with DPDK's telemetry client:\n"
+    "  dpdk-telemetry.py -f <eal.file_prefix>     then  /synwave/counters  (also /synwave/info,\n"
+    "                                             /synwave/engines, /synwave/mempools)\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 on a configuration or start-up error,\n"
+    "2 on bad usage, 3 when mbufs were not all returned at shutdown.\n";
+
+int print_eal_args(const synwave::Config& config) {
+  auto args = synwave::build_eal_args(config, synwave::read_host_facts());
+  if (!args.ok()) {
+    std::fprintf(stderr, "synwave: %s: %s\n", config.source.c_str(), std::string(args.status().message()).c_str());
+    return 1;
+  }
+  std::printf("%s\n", absl::StrJoin(*args, " ").c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  bool eal_args_only = false;
+  static const option kOptions[] = {
+      {"config", required_argument, nullptr, 'c'}, {"check", no_argument, nullptr, 'k'},
+      {"print-eal-args", no_argument, nullptr, 'e'}, {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},      {nullptr, 0, nullptr, 0}};
+  for (int opt; (opt = getopt_long(argc, argv, "c:hV", kOptions, nullptr)) != -1;) {
+    switch (opt) {
+      case 'c': config_path = optarg; break;
+      case 'k': check_only = true; break;
+      case 'e': eal_args_only = true; break;
+      case 'h': std::fputs(kUsage, stdout); return 0;
+      case 'V': std::printf("synwave %s\n", SYNWAVE_VERSION); return 0;
+      default: std::fputs(kUsage, stderr); return 2;
+    }
+  }
+  if (config_path.empty() || optind != argc) {
+    std::fputs(optind != argc ? "synwave: unexpected argument\n" : "synwave: --config FILE is required\n", stderr);
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+
+  auto config = synwave::load_config(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "synwave: %s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  if (check_only || eal_args_only) {
+    const int status = print_eal_args(*config);
+    if (status == 0 && check_only) std::printf("%s: OK\n", config_path.c_str());
+    return status;
+  }
+
+  struct sigaction action = {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  auto runtime = synwave::Runtime::start(*std::move(config));
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "synwave: %s\n", std::string(runtime.status().message()).c_str());
+    return 1;
+  }
+  synwave::Runtime& stack = **runtime;
+  synwave::publish_telemetry(&stack);
+  for (std::size_t i = 0; i < stack.ports().size(); ++i) {
+    const synwave::PortInfo& port = stack.ports()[i];
+    const synwave::PortConfig& pc = stack.config().ports[i];
+    std::printf("synwave: port %zu: %s (%s) mac %s address %s/%u, %u queue(s)\n", i, port.name.c_str(),
+                port.driver.c_str(), synwave::format_mac(port.mac).c_str(),
+                synwave::format_ipv4(pc.ipv4).c_str(), pc.prefix_len, port.queues);
+  }
+  std::printf("synwave: ready: %zu engine(s); telemetry: dpdk-telemetry.py -f %s\n", stack.engines().size(),
+              stack.config().eal.file_prefix.c_str());
+  std::fflush(stdout);
+
+  stack.run(g_stop);
+
+  synwave::withdraw_telemetry();
+  int status = 0;
+  for (const synwave::PoolReport& pool : stack.shutdown()) {
+    if (pool.in_use == 0) {
+      std::printf("synwave: %s: all %u mbufs returned\n", pool.name.c_str(), pool.size);
+    } else {
+      std::printf("synwave: %s: %u of %u mbufs NOT returned\n", pool.name.c_str(), pool.in_use, pool.size);
+      status = 3;
+    }
+  }
+  std::printf("synwave: stopped\n");
+  return status;
+}

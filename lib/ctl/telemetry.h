@@ -1,0 +1,23 @@
+// synwave's DPDK telemetry commands, readable with the packaged dpdk-telemetry.py:
+//
+//   dpdk-telemetry.py -f <file_prefix>     then   /synwave/counters
+//
+//   /synwave/info          version, ports (device, driver, MAC, address), engines (lcore)
+//   /synwave/counters      every counter summed over engines; param: an engine id for one only
+//   /synwave/engines       per-engine loop counters
+//   /synwave/mempools      per-engine mempool: size, in use, available
+#pragma once
+
+#include "engine/runtime.h"
+
+namespace synwave {
+
+// Publishes `runtime` to the telemetry commands (registered once per process). DPDK's telemetry
+// callbacks take no context argument, so the runtime is held in one guarded, process-wide slot.
+// Control path; thread-safe against the telemetry thread.
+void publish_telemetry(const Runtime* runtime);
+
+// Withdraws the runtime: the commands answer an error from then on. Call before shutdown().
+inline void withdraw_telemetry() { publish_telemetry(nullptr); }
+
+}  // namespace synwave

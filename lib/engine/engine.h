@@ -1,0 +1,75 @@
+// One engine: a run-to-completion loop on one lcore, serving one rx/tx queue pair of each port.
+//
+// Everything an engine touches on the packet path is its own: its queues, its mempool, its
+// protocol state and its counters. Other threads only read its counters.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/counter.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "engine/port.h"
+#include "net/net_stack.h"
+#include "net/tx_batch.h"
+
+namespace synwave {
+
+enum class EngineStat : std::uint8_t {
+  kLoops,        // loop iterations
+  kIdleLoops,    // iterations that received nothing
+  kRxPackets,    // frames received from the NIC
+  kCount
+};
+inline constexpr const char* kEngineStatNames[] = {"loops", "idle_loops", "rx_packets"};
+
+class Engine {
+ public:
+  // One queue pair on one port, with the protocol stack that owns the port's address.
+  struct PortQueue {
+    PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params);
+    std::uint16_t port_id;
+    std::uint16_t queue_id;
+    TxBatch tx;
+    NetStack net;
+  };
+
+  Engine(unsigned id, unsigned lcore, rte_mempool* pool, const Config& config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Adds queue `queue` of `port` to this engine's loop. Before run() only.
+  void add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue);
+
+  // The loop: runs on this engine's lcore until `stop` becomes true, then flushes what it has
+  // queued and frees what it still holds. `now` comes from the TSC, read once per iteration.
+  void run(const std::atomic<bool>& stop);
+
+  // One iteration at `now`: receive a burst per queue, process it to the end, run due work,
+  // transmit. Returns the number of frames received. Used by run() and by tests.
+  unsigned poll_once(Instant now);
+
+  unsigned id() const { return id_; }
+  unsigned lcore() const { return lcore_; }
+  rte_mempool* pool() const { return pool_; }
+  const CounterSet<EngineStat>& stats() const { return stats_; }
+  const std::vector<std::unique_ptr<PortQueue>>& queues() const { return queues_; }
+
+ private:
+  unsigned id_;
+  unsigned lcore_;
+  rte_mempool* pool_;
+  const Config& config_;
+  unsigned burst_size_;
+  unsigned idle_sleep_us_;
+  std::vector<std::unique_ptr<PortQueue>> queues_;
+  CounterSet<EngineStat> stats_;
+};
+
+}  // namespace synwave

@@ -1,0 +1,91 @@
+#include "engine/runtime.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/eal.h"
+
+namespace synwave {
+namespace {
+
+struct LaunchArgs {
+  Engine* engine;
+  const std::atomic<bool>* stop;
+};
+
+int engine_main(void* arg) {
+  auto* launch = static_cast<LaunchArgs*>(arg);
+  launch->engine->run(*launch->stop);
+  return 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::start(Config config) {
+  if (absl::Status status = init_eal(config); !status.ok()) return status;
+  std::unique_ptr<Runtime> runtime(new Runtime(std::move(config)));
+  const Config& cfg = runtime->config_;
+
+  for (unsigned e = 0; e < cfg.eal.lcores.size(); ++e) {
+    const unsigned lcore = cfg.eal.lcores[e];
+    const std::string name = absl::StrCat("synwave_e", e);
+    rte_mempool* pool = rte_pktmbuf_pool_create(
+        name.c_str(), cfg.engine.mbufs_per_engine, cfg.engine.mempool_cache, 0,
+        RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_lcore_to_socket_id(lcore)));
+    if (pool == nullptr)
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "mempool ", name, " (", cfg.engine.mbufs_per_engine, " mbufs): ", rte_strerror(rte_errno),
+          "; lower engine.mbufs_per_engine or raise eal.memory_mb"));
+    runtime->pools_.push_back(pool);
+    runtime->engines_.push_back(std::make_unique<Engine>(e, lcore, pool, cfg));
+  }
+
+  for (const PortConfig& port_config : cfg.ports) {
+    auto port = start_port(port_config, runtime->pools_);
+    if (!port.ok()) return port.status();
+    runtime->ports_.push_back(*port);
+    runtime->ports_running_ = true;
+    for (auto& engine : runtime->engines_)
+      engine->add_port(*port, port_config, static_cast<std::uint16_t>(engine->id()));
+  }
+  return runtime;
+}
+
+void Runtime::run(const std::atomic<bool>& stop) {
+  std::vector<LaunchArgs> args(engines_.size());
+  Engine* on_main = nullptr;
+  for (std::size_t i = 0; i < engines_.size(); ++i) {
+    args[i] = {engines_[i].get(), &stop};
+    if (engines_[i]->lcore() == rte_get_main_lcore())
+      on_main = engines_[i].get();
+    else
+      rte_eal_remote_launch(engine_main, &args[i], engines_[i]->lcore());
+  }
+  if (on_main != nullptr) on_main->run(stop);
+  rte_eal_mp_wait_lcore();
+}
+
+std::vector<PoolReport> Runtime::shutdown() {
+  if (!ports_running_ && pools_.empty()) return shutdown_report_;
+  for (const PortInfo& port : ports_) stop_port(port);
+  ports_running_ = false;
+  // Engines hold no mbufs once they have returned from run(); their tx batches are empty.
+  engines_.clear();
+  for (rte_mempool* pool : pools_) {
+    shutdown_report_.push_back(PoolReport{pool->name, pool->size, rte_mempool_in_use_count(pool)});
+    rte_mempool_free(pool);
+  }
+  pools_.clear();
+  return shutdown_report_;
+}
+
+Runtime::~Runtime() {
+  shutdown();
+  rte_eal_cleanup();
+}
+
+}  // namespace synwave
