@@ -1,0 +1,483 @@
+// Segment arrival: RFC 9293 section 3.10.7 ("SEGMENT ARRIVES"), with RFC 5961's defences and the
+// Linux behaviour of ../shared/docs/behaviour.md. Each state's handler cites the clause it follows.
+#include <cerrno>
+
+#include "tcp/tcp_stack_impl.h"
+
+namespace synwave::tcp {
+namespace {
+
+constexpr std::uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
+constexpr std::uint8_t kOurWindowScale = 7;   // what Linux announces with its default buffers
+
+}  // namespace
+
+void TcpStack::Impl::input(rte_mbuf* packet, const wire::Ipv4View& ip) {
+  stats.inc(TcpStat::kSegmentsIn);
+  const bool checksum_good = (packet->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  auto tcp = wire::TcpView::parse(ip.payload(), ip.src(), ip.dst(),
+                                  checksum_good ? wire::ChecksumCheck::kSkip : wire::ChecksumCheck::kVerify);
+  if (!tcp) {
+    header_errors.inc(tcp.error());
+    rte_pktmbuf_free(packet);
+    return;
+  }
+  Segment seg;
+  seg.tcp = *tcp;
+  std::optional<wire::TcpOptionError> option_error;
+  // Like Linux, stop reading options at the first malformed one and keep the segment.
+  seg.options = wire::parse_tcp_options_lenient(tcp->options(), &option_error);
+  if (option_error) drops.inc(TcpDrop::kBadOptions);
+  seg.src = ip.src();
+  seg.dst = ip.dst();
+  seg.seq = Seq(tcp->seq());
+  seg.ack = Seq(tcp->ack());
+  seg.flags = tcp->flags();
+  seg.payload_len = static_cast<std::uint32_t>(tcp->payload().size());
+  seg.len = static_cast<std::uint32_t>(tcp->seq_len());
+  seg.window = tcp->window();
+  seg.mbuf = packet;
+  seg.payload_offset = static_cast<std::size_t>(tcp->payload().data() - rte_pktmbuf_mtod(packet, const std::uint8_t*));
+
+  const FourTuple tuple{.local = seg.dst, .remote = seg.src, .local_port = tcp->dst_port(),
+                        .remote_port = tcp->src_port()};
+  if (auto* t = static_cast<Tcb*>(connections->lookup(tuple))) {
+    switch (t->state) {
+      case State::kSynSent: input_syn_sent(*t, seg); break;
+      case State::kTimeWait: input_time_wait(*t, seg); break;
+      default: input_synchronized(*t, seg); break;
+    }
+  } else if (const std::uint32_t l = listener_by_port[tuple.local_port];
+             l != kNoIndex && (slab[l].tuple.local.value == 0 || slab[l].tuple.local == seg.dst)) {
+    input_listen(slab[l], seg);
+  } else {
+    drops.inc(TcpDrop::kNoSocket);
+    send_rst_for(seg);
+  }
+  if (!seg.taken) rte_pktmbuf_free(packet);
+}
+
+// RFC 9293 3.10.7.2: LISTEN.
+void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq> isn_override) {
+  if (seg.flags.rst()) return;  // "An incoming RST should be ignored"
+  if (seg.flags.ack()) {
+    // An ACK with no half-open entry: the entry expired, or never was. Linux resets it
+    // (seed 004: data sent after the server dropped the half-open entry meets a RST).
+    drops.inc(TcpDrop::kNoSocket);
+    send_rst_for(seg);
+    return;
+  }
+  if (!seg.flags.syn()) return;
+  // Linux tcp_conn_request: a full accept queue drops the SYN silently; the client retries.
+  if (accept_queue_full(listener)) {
+    stats.inc(TcpStat::kListenOverflows);
+    drops.inc(TcpDrop::kListenDrops);
+    return;
+  }
+  if (listener.syn_queue_len >= params.sysctl.tcp_max_syn_backlog) {
+    drops.inc(TcpDrop::kListenDrops);
+    return;
+  }
+  Tcb* child = allocate();
+  if (child == nullptr) {
+    drops.inc(TcpDrop::kNoBuffer);
+    return;
+  }
+  child->tuple = FourTuple{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
+                           .remote_port = seg.tcp.src_port()};
+  if (connections->insert(child->tuple, child) != TableResult::kOk) {
+    release(*child);
+    drops.inc(TcpDrop::kNoBuffer);
+    return;
+  }
+  child->hashed = true;
+  // The child shares the listener's port (Linux inet_inherit_port) and its SO_REUSEADDR.
+  child->reuse_addr = listener.reuse_addr;
+  child->bound = true;
+  child->next_on_port = port_head[child->tuple.local_port];
+  port_head[child->tuple.local_port] = child->index;
+  child->listed_on_port = true;
+  child->listener = listener.index;
+  child->user_mss = listener.user_mss;
+  ++listener.syn_queue_len;
+
+  child->irs = seg.seq;
+  child->rcv_nxt = seg.seq + 1u;
+  apply_syn_options(*child, seg);
+  const Instant now = timers.now();
+  child->iss = isn_override ? *isn_override
+                            : isn.next(child->tuple.local, child->tuple.local_port, child->tuple.remote,
+                                       child->tuple.remote_port, now);
+  child->ts_offset = isn.ts_offset(child->tuple.local, child->tuple.remote);
+  child->snd_una = child->iss;
+  child->snd_nxt = child->iss;
+  child->snd_wnd = seg.window;  // never scaled in a SYN (RFC 7323 2.2)
+  child->snd_wl1 = seg.seq;
+  set_state(*child, State::kSynReceived);
+  stats.inc(TcpStat::kPassiveOpens);
+  send_syn(*child);
+}
+
+void TcpStack::Impl::apply_syn_options(Tcb& t, const Segment& seg) {
+  const wire::TcpOptions& o = seg.options;
+  std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
+  if (t.user_mss != 0) adv = std::min(adv, t.user_mss);
+  t.adv_mss = adv;
+  t.mss = std::min<std::uint16_t>(o.mss.value_or(536), adv);
+  if (o.window_scale && params.sysctl.tcp_window_scaling) {
+    t.ws_ok = true;
+    t.snd_wscale = std::min(*o.window_scale, kMaxWindowScale);
+    t.rcv_wscale = kOurWindowScale;
+  } else {
+    t.ws_ok = false;
+    t.snd_wscale = t.rcv_wscale = 0;
+  }
+  t.sack_ok = o.sack_permitted && params.sysctl.tcp_sack;
+  if (o.timestamps && params.sysctl.tcp_timestamps) {
+    t.ts_ok = true;
+    t.ts_recent = o.timestamps->val;
+    t.ts_recent_stamp = timers.now();
+  } else {
+    t.ts_ok = false;
+  }
+}
+
+// RFC 9293 3.10.7.3: SYN-SENT.
+void TcpStack::Impl::input_syn_sent(Tcb& t, Segment& seg) {
+  // First: the ACK bit.
+  if (seg.flags.ack() && (seg.ack <= t.iss || seg.ack > t.snd_nxt)) {
+    drops.inc(TcpDrop::kBadAck);
+    if (!seg.flags.rst()) send_rst_for(seg);
+    return;
+  }
+  // Second: the RST bit. Only a RST acknowledging our SYN refuses the connection.
+  if (seg.flags.rst()) {
+    if (seg.flags.ack()) {
+      stats.inc(TcpStat::kResetsReceived);
+      stats.inc(TcpStat::kAttemptFails);
+      finish(t, ECONNREFUSED);
+    }
+    return;
+  }
+  // Fourth: the SYN bit.
+  if (!seg.flags.syn()) return;
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1u;
+  const std::uint16_t user_mss = t.user_mss;
+  apply_syn_options(t, seg);
+  t.user_mss = user_mss;
+  if (seg.flags.ack()) {
+    t.snd_una = seg.ack;
+    t.snd_wnd = seg.window;  // unscaled in a SYN-ACK
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    if (t.rtt_timing && t.retransmits == 0) rtt_sample(t, timers.now() - t.rtt_start);
+    t.rtt_timing = false;
+    established(t);
+    send_ack(t);
+    return;
+  }
+  // Simultaneous open: both sent SYNs. Answer with SYN-ACK, same ISS, and wait for its ACK.
+  t.retransmits = 0;
+  timers.cancel(t.rtx_timer);
+  set_state(t, State::kSynReceived);
+  t.snd_nxt = t.iss;
+  send_syn(t);
+}
+
+// RFC 9293 3.10.7.4, first check: is the segment acceptable?
+bool TcpStack::Impl::acceptable(const Tcb& t, const Segment& seg) const {
+  const std::uint32_t wnd = t.rcv_wnd;
+  if (seg.len == 0) {
+    if (wnd == 0) return seg.seq == t.rcv_nxt;
+    return seq_in_window(seg.seq, t.rcv_nxt, wnd);
+  }
+  if (wnd == 0) return false;
+  return seq_in_window(seg.seq, t.rcv_nxt, wnd) || seq_in_window(seg.seq + (seg.len - 1), t.rcv_nxt, wnd);
+}
+
+// RFC 9293 3.10.7.4: SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING, LAST-ACK.
+void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
+  // A retransmitted SYN for a half-open entry: Linux answers with the SYN-ACK again.
+  if (t.state == State::kSynReceived && seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() &&
+      seg.seq == t.irs) {
+    t.snd_nxt = t.iss;
+    send_syn(t);
+    return;
+  }
+  // Simultaneous open (Linux tcp_validate_incoming): the peer's SYN-ACK repeats its SYN and
+  // acknowledges ours; take it as the ACK that completes the handshake.
+  const bool crossing_synack = t.state == State::kSynReceived && t.listener == kNoIndex && seg.flags.syn() &&
+                               seg.flags.ack() && !seg.flags.rst() && seg.seq + 1u == t.rcv_nxt &&
+                               seg.ack == t.snd_nxt;
+  if (crossing_synack) {
+    seg.flags.bits = static_cast<std::uint8_t>(seg.flags.bits & ~wire::TcpFlags::kSyn);
+    seg.seq = t.rcv_nxt;
+    seg.len = seg.payload_len + (seg.flags.fin() ? 1u : 0u);
+  }
+  // First: sequence number.
+  if (!acceptable(t, seg)) {
+    if (seg.flags.rst()) {
+      drops.inc(TcpDrop::kRstOutOfWindow);
+      return;
+    }
+    drops.inc(TcpDrop::kOutOfWindow);
+    send_ack(t);
+    return;
+  }
+  // Second: RST (RFC 5961 3.2: only an exact match resets; others get a challenge ACK).
+  if (seg.flags.rst()) {
+    if (seg.seq != t.rcv_nxt) {
+      send_challenge_ack(t);
+      return;
+    }
+    handle_rst(t, seg);
+    return;
+  }
+  // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+  if (seg.flags.syn()) {
+    drops.inc(TcpDrop::kSynInWindow);
+    send_challenge_ack(t);
+    return;
+  }
+  // Fifth: the ACK field.
+  if (!seg.flags.ack()) {
+    drops.inc(TcpDrop::kNoAck);
+    return;
+  }
+  if (t.state == State::kSynReceived) {
+    if (seg.ack <= t.snd_una || seg.ack > t.snd_nxt) {
+      drops.inc(TcpDrop::kBadAck);
+      send_rst_for(seg);
+      return;
+    }
+    if (t.listener != kNoIndex) {
+      Tcb& listener = slab[t.listener];
+      if (accept_queue_full(listener)) {
+        // Linux (seed 004): drop the third ACK, keep the entry half-open, keep retransmitting
+        // the SYN-ACK; with tcp_abort_on_overflow=1, reset instead.
+        stats.inc(TcpStat::kListenOverflows);
+        drops.inc(TcpDrop::kFullAcceptQueue);
+        if (params.sysctl.tcp_abort_on_overflow) {
+          send_rst_for(seg);
+          stats.inc(TcpStat::kAttemptFails);
+          release(t);
+        } else {
+          t.acked_while_full = true;
+        }
+        return;
+      }
+    }
+    t.snd_una = seg.ack;
+    t.snd_wnd = seg.window << t.snd_wscale;
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    if (t.rtt_timing && t.retransmits == 0) rtt_sample(t, timers.now() - t.rtt_start);
+    t.rtt_timing = false;
+    established(t);
+  }
+  if (!handle_ack(t, seg)) return;
+  if (!t.in_use || t.state == State::kClosed) return;  // LAST_ACK completed
+
+  // Seventh: segment text.
+  if (seg.payload_len > 0) {
+    handle_payload(t, seg);
+    if (!t.in_use || t.state == State::kClosed) return;
+  }
+  // Eighth: FIN.
+  if (seg.flags.fin()) handle_fin(t, seg);
+}
+
+void TcpStack::Impl::handle_rst(Tcb& t, const Segment&) {
+  stats.inc(TcpStat::kResetsReceived);
+  switch (t.state) {
+    case State::kSynReceived:
+      // Passive: back to LISTEN, i.e. the half-open entry goes. Active (simultaneous open): refused.
+      if (t.listener != kNoIndex) {
+        release(t);
+      } else {
+        stats.inc(TcpStat::kAttemptFails);
+        finish(t, ECONNREFUSED);
+      }
+      return;
+    case State::kEstablished:
+    case State::kCloseWait:
+      stats.inc(TcpStat::kEstablishedResets);
+      finish(t, ECONNRESET);
+      return;
+    case State::kFinWait1:
+    case State::kFinWait2:
+      finish(t, ECONNRESET);
+      return;
+    default:  // CLOSING, LAST_ACK: the connection simply ends
+      finish(t, 0);
+      return;
+  }
+}
+
+// RFC 9293 3.10.7.4, fifth check, for the synchronized states. Returns false when the segment
+// is to be dropped.
+bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
+  if (seg.ack > t.snd_nxt) {
+    // Acknowledges something not yet sent: ACK and drop.
+    drops.inc(TcpDrop::kBadAck);
+    send_ack(t);
+    return false;
+  }
+  if (seg.ack > t.snd_una) {
+    std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - t.snd_una);
+    if (t.fin_sent && seg.ack > t.fin_seq) --acked;  // the FIN's sequence number is not data
+    t.send_queue.consume(acked);
+    t.snd_una = seg.ack;
+    if (t.rtt_timing && t.snd_una > t.rtt_seq && t.retransmits == 0) {
+      rtt_sample(t, timers.now() - t.rtt_start);
+      t.rtt_timing = false;
+    }
+    t.retransmits = 0;
+    if (t.snd_una == t.snd_nxt) timers.cancel(t.rtx_timer);
+    else arm_rtx(t);
+  }
+  // Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule).
+  if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
+    t.snd_wnd = seg.window << t.snd_wscale;
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+  }
+  const bool our_fin_acked = t.fin_sent && t.snd_una == t.fin_seq + 1u;
+  switch (t.state) {
+    case State::kFinWait1:
+      if (our_fin_acked) {
+        set_state(t, State::kFinWait2);
+        // An orphan waits at most tcp_fin_timeout for the peer's FIN; a half-closed socket
+        // (shutdown(SHUT_WR), still open) waits as long as it takes.
+        if (t.orphan)
+          arm_state_timer(t, StateTimer::kFinWait2, std::chrono::seconds(params.sysctl.tcp_fin_timeout));
+      }
+      break;
+    case State::kClosing:
+      if (our_fin_acked) enter_time_wait(t);
+      break;
+    case State::kLastAck:
+      if (our_fin_acked) {
+        finish(t, 0);
+        return false;
+      }
+      break;
+    default: break;
+  }
+  push_data(t);  // the window may have opened
+  publish(t);
+  update_readiness(t);
+  return true;
+}
+
+// RFC 9293 3.10.7.4, seventh check: in-order data goes to the receive queue, in its mbuf.
+void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
+  if (!can_receive_data(t.state)) return;  // the peer's FIN came already: ignore
+  if (t.orphan || t.read_shutdown) {
+    // Linux: data for a socket nobody will read resets the connection.
+    stats.inc(TcpStat::kAbortOnClose);
+    send_rst(t);
+    finish(t, ECONNRESET);
+    return;
+  }
+  std::uint32_t skip = 0;
+  if (seg.seq < t.rcv_nxt) skip = static_cast<std::uint32_t>(t.rcv_nxt - seg.seq);
+  if (seg.seq > t.rcv_nxt || skip >= seg.payload_len) {
+    // Out of order (kept by the reliable-transfer work) or entirely old: ask for what we need.
+    send_ack(t);
+    return;
+  }
+  std::uint32_t take = seg.payload_len - skip;
+  const std::size_t room = t.rcv_buf > t.recv_queue.bytes() ? t.rcv_buf - t.recv_queue.bytes() : 0;
+  take = static_cast<std::uint32_t>(std::min<std::size_t>(take, room));
+  if (take > 0) {
+    rte_mbuf* m = seg.mbuf;
+    rte_pktmbuf_adj(m, static_cast<std::uint16_t>(seg.payload_offset + skip));
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - take));
+    t.recv_queue.push(m);
+    seg.taken = true;
+    t.rcv_nxt += take;
+    stats.add(TcpStat::kBytesIn, take);
+  }
+  if (take < seg.payload_len - skip) {
+    // The window was overrun: what did not fit is dropped (and its FIN with it).
+    seg.flags.bits = static_cast<std::uint8_t>(seg.flags.bits & ~wire::TcpFlags::kFin);
+  }
+  if (!seg.flags.fin()) send_ack(t);  // a FIN's ACK covers the data too
+  publish(t);
+  update_readiness(t);
+}
+
+// RFC 9293 3.10.7.4, eighth check.
+void TcpStack::Impl::handle_fin(Tcb& t, const Segment& seg) {
+  if (seg.seq + seg.payload_len != t.rcv_nxt) {
+    if (seg.seq + seg.payload_len < t.rcv_nxt && fin_received(t.state)) send_ack(t);  // a retransmitted FIN
+    return;
+  }
+  t.rcv_nxt += 1u;
+  switch (t.state) {
+    case State::kSynReceived:
+    case State::kEstablished:
+      set_state(t, State::kCloseWait);
+      break;
+    case State::kFinWait1:
+      // Our FIN not yet acknowledged (else handle_ack moved us on): both closed at once.
+      set_state(t, State::kClosing);
+      break;
+    case State::kFinWait2:
+      send_ack(t);
+      enter_time_wait(t);
+      return;
+    default: break;
+  }
+  send_ack(t);
+  update_readiness(t);
+}
+
+void TcpStack::Impl::established(Tcb& t) {
+  t.retransmits = 0;
+  if (t.snd_una == t.snd_nxt) timers.cancel(t.rtx_timer);
+  const bool passive = t.listener != kNoIndex;
+  set_state(t, State::kEstablished);
+  if (passive) {
+    accept_enqueue(slab[t.listener], t);
+  } else {
+    t.connected_edge = true;
+    update_readiness(t);
+  }
+}
+
+// TIME_WAIT (RFC 9293 3.10.7.4 and Linux tcp_timewait_state_process).
+void TcpStack::Impl::input_time_wait(Tcb& t, Segment& seg) {
+  if (seg.flags.rst()) {
+    // Linux with tcp_rfc1337=0: an in-window RST ends TIME_WAIT early.
+    if (seg.seq == t.rcv_nxt) finish(t, 0);
+    return;
+  }
+  if (seg.flags.syn() && !seg.flags.ack()) {
+    // RFC 6191: a new SYN beyond the old connection's sequence space (or with a newer timestamp)
+    // may reopen the 4-tuple; its ISN follows the old connection's.
+    const bool newer_ts = t.ts_ok && seg.options.timestamps &&
+                          static_cast<std::int32_t>(seg.options.timestamps->val - t.ts_recent) > 0;
+    const std::uint16_t port = t.tuple.local_port;
+    if ((seg.seq > t.rcv_nxt || newer_ts) && listener_by_port[port] != kNoIndex) {
+      const Seq next_isn = t.snd_nxt + 65535u + 2u;
+      stats.inc(TcpStat::kTimeWaitRecycled);
+      release(t);
+      input_listen(slab[listener_by_port[port]], seg, next_isn);
+      return;
+    }
+    send_ack(t);
+    return;
+  }
+  if (seg.flags.fin() && seg.seq + seg.payload_len + 1u == t.rcv_nxt) {
+    // The peer did not hear our last ACK: send it again and restart the 2MSL wait.
+    send_ack(t);
+    enter_time_wait(t);
+    return;
+  }
+  if (!acceptable(t, seg)) send_ack(t);
+}
+
+}  // namespace synwave::tcp

@@ -1,0 +1,60 @@
+// Listener queues: half-open entries (bounded by tcp_max_syn_backlog) and the accept queue
+// (bounded by the listen() backlog, capped by somaxconn). The accept queue holds backlog + 1
+// connections, as Linux's sk_acceptq_is_full() (ack_backlog > max_ack_backlog) allows.
+#include "tcp/tcp_stack_impl.h"
+
+namespace synwave::tcp {
+
+bool TcpStack::Impl::accept_queue_full(const Tcb& listener) const {
+  return listener.accept_queue_len > static_cast<std::uint32_t>(listener.backlog);
+}
+
+void TcpStack::Impl::accept_enqueue(Tcb& listener, Tcb& child) {
+  if (listener.syn_queue_len > 0) --listener.syn_queue_len;
+  child.next_in_queue = kNoIndex;
+  child.in_accept_queue = true;
+  if (listener.accept_tail == kNoIndex) listener.accept_head = child.index;
+  else slab[listener.accept_tail].next_in_queue = child.index;
+  listener.accept_tail = child.index;
+  ++listener.accept_queue_len;
+  publish(listener);
+  update_readiness(listener);
+}
+
+Tcb* TcpStack::Impl::accept_dequeue(Tcb& listener) {
+  if (listener.accept_head == kNoIndex) return nullptr;
+  Tcb& child = slab[listener.accept_head];
+  listener.accept_head = child.next_in_queue;
+  if (listener.accept_head == kNoIndex) listener.accept_tail = kNoIndex;
+  --listener.accept_queue_len;
+  child.next_in_queue = kNoIndex;
+  child.in_accept_queue = false;
+  child.listener = kNoIndex;
+  child.accepted = true;
+  publish(listener);
+  return &child;
+}
+
+void TcpStack::Impl::child_gone(Tcb& child) {
+  if (child.listener == kNoIndex) return;
+  Tcb& listener = slab[child.listener];
+  if (child.in_accept_queue) {
+    std::uint32_t prev = kNoIndex;
+    for (std::uint32_t i = listener.accept_head; i != kNoIndex; prev = i, i = slab[i].next_in_queue) {
+      if (i != child.index) continue;
+      if (prev == kNoIndex) listener.accept_head = child.next_in_queue;
+      else slab[prev].next_in_queue = child.next_in_queue;
+      if (listener.accept_tail == child.index) listener.accept_tail = prev;
+      --listener.accept_queue_len;
+      break;
+    }
+    child.in_accept_queue = false;
+  } else if (listener.syn_queue_len > 0) {
+    --listener.syn_queue_len;
+  }
+  child.listener = kNoIndex;
+  publish(listener);
+  update_readiness(listener);
+}
+
+}  // namespace synwave::tcp

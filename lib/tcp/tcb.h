@@ -1,0 +1,119 @@
+// The transmission control block: one per socket (listener, connection or half-open entry).
+// Private to lib/tcp. Variables are named after RFC 9293 section 3.3.1.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "base/time.h"
+#include "table/keys.h"
+#include "tcp/mbuf_queue.h"
+#include "tcp/seq.h"
+#include "tcp/state.h"
+#include "timer/timer_wheel.h"
+
+namespace synwave::tcp {
+
+inline constexpr std::uint32_t kNoIndex = 0xffffffff;
+
+// What the retransmission timer is retransmitting, and what the state timer is waiting for.
+enum class StateTimer : std::uint8_t { kNone, kTimeWait, kFinWait2 };
+
+// Fields other threads read (the connection listing). Written by the engine inside a seqlock:
+// `version` is odd while an update is under way. Every field is atomic so a reader never races.
+struct Published {
+  std::atomic<std::uint32_t> version{0};
+  std::atomic<std::uint8_t> state{0};
+  std::atomic<std::uint32_t> local_addr{0}, remote_addr{0};
+  std::atomic<std::uint16_t> local_port{0}, remote_port{0};
+  std::atomic<std::uint8_t> timer{0};  // 0 off, 1 retransmit ("on"), 2 timewait, 3 fin_wait2
+  std::atomic<std::int64_t> timer_deadline_ns{0};
+  std::atomic<std::uint32_t> send_queue{0}, recv_queue{0};
+  std::atomic<std::uint8_t> retransmits{0};
+  std::atomic<bool> in_use{false};
+};
+
+struct Tcb {
+  // --- identity --------------------------------------------------------------------------------
+  void* owner = nullptr;         // the TcpStack::Impl, for timer callbacks
+  std::uint32_t index = 0;
+  std::uint16_t generation = 0;
+  bool in_use = false;
+  State state = State::kClosed;
+  FourTuple tuple;               // local and remote; remote is zero until connected
+  bool bound = false;            // on the port list of tuple.local_port
+  bool hashed = false;           // in the connection table (has a remote end)
+  bool listed_on_port = false;
+  bool autobound = false;        // port chosen by connect(): shares ports with other connects
+  std::uint32_t next_on_port = kNoIndex;
+
+  // --- socket options and application state ---------------------------------------------------
+  bool reuse_addr = false;
+  bool linger_zero = false;
+  bool no_delay = false;
+  bool keep_alive = false;
+  bool orphan = false;           // close() was called: no application owns it any more
+  bool read_shutdown = false;    // shutdown(SHUT_RD)
+  bool fin_requested = false;    // close() or shutdown(SHUT_WR): send FIN after the queued data
+  bool accepted = false;         // a child handed out by accept()
+  std::uint16_t user_mss = 0;    // TCP_MAXSEG
+  int error = 0;                 // pending SO_ERROR (positive errno)
+  int terminal_error = 0;        // what recv/send report once the connection has died
+
+  // --- send sequence space (RFC 9293 3.3.1) ---------------------------------------------------
+  Seq iss, snd_una, snd_nxt;
+  std::uint32_t snd_wnd = 0;     // the peer's window, scaled
+  Seq snd_wl1, snd_wl2;
+  Seq fin_seq;                   // sequence number of our FIN, once sent
+  bool fin_sent = false;
+
+  // --- receive sequence space ------------------------------------------------------------------
+  Seq irs, rcv_nxt;
+  std::uint32_t rcv_wnd = 0;     // what we announce, unscaled bytes
+  std::uint32_t rcv_buf = 131072;
+
+  // --- negotiated options ----------------------------------------------------------------------
+  std::uint16_t mss = 536;       // the peer's MSS (bytes of payload per segment we send)
+  std::uint16_t adv_mss = 1460;  // the MSS we announce
+  std::uint8_t snd_wscale = 0;   // the peer's shift: scale its windows by this
+  std::uint8_t rcv_wscale = 0;   // our shift: scale our windows down by this
+  bool ws_ok = false, sack_ok = false, ts_ok = false;
+  std::uint32_t ts_recent = 0;   // the peer's last TSval, echoed in TSecr
+  Instant ts_recent_stamp;       // when ts_recent was last updated (TIME_WAIT reuse)
+  std::uint32_t ts_offset = 0;   // added to our millisecond clock in TSval
+
+  // --- retransmission --------------------------------------------------------------------------
+  TimerNode rtx_timer;
+  TimerNode state_timer;
+  StateTimer state_timer_kind = StateTimer::kNone;
+  std::uint8_t retransmits = 0;  // consecutive timeouts of the current segment
+  Duration rto = std::chrono::seconds(1);
+  Duration srtt{0}, rttvar{0};
+  Instant rtt_start;             // when the segment being timed was first sent
+  Seq rtt_seq;                   // it is timed until snd_una passes this
+  bool rtt_timing = false;
+
+  // --- data ------------------------------------------------------------------------------------
+  MbufQueue send_queue;          // bytes from snd_una on: sent but unacknowledged, then unsent
+  MbufQueue recv_queue;          // in-order bytes not yet read
+
+  // --- listeners and their children -------------------------------------------------------------
+  std::uint32_t listener = kNoIndex;      // child: the listener that made it
+  std::uint32_t next_in_queue = kNoIndex; // child: link in the listener's accept queue
+  bool in_accept_queue = false;
+  bool acked_while_full = false;          // the third ACK came while the accept queue was full
+  // listener only:
+  int backlog = 0;
+  std::uint32_t syn_queue_len = 0;
+  std::uint32_t accept_queue_len = 0;
+  std::uint32_t accept_head = kNoIndex, accept_tail = kNoIndex;
+
+  // --- readiness --------------------------------------------------------------------------------
+  std::uint32_t readiness = 0;   // last computed readiness bits
+  bool in_ready_list = false;
+  bool connected_edge = false;   // kConnected to report once
+
+  Published published;
+};
+
+}  // namespace synwave::tcp

@@ -1,0 +1,61 @@
+// The TCP layer's counters. Names follow Linux's SNMP/netstat MIB where one exists
+// (ActiveOpens, PassiveOpens, ListenOverflows, ...), in snake_case.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace synwave::tcp {
+
+enum class TcpStat : std::uint8_t {
+  kSegmentsIn,         // InSegs
+  kSegmentsOut,        // OutSegs
+  kRetransmits,        // RetransSegs: SYN, SYN-ACK, FIN and data retransmissions
+  kActiveOpens,        // connect() sent a SYN
+  kPassiveOpens,       // a listener answered a SYN
+  kAttemptFails,       // a connect() or a half-open entry failed
+  kEstablishedResets,  // EstabResets: reset from ESTABLISHED or CLOSE_WAIT
+  kResetsSent,         // OutRsts
+  kResetsReceived,     // accepted RSTs
+  kChallengeAcks,      // TCPChallengeACK (RFC 5961)
+  kListenOverflows,    // ListenOverflows: a SYN or third ACK met a full accept queue
+  kAbortOnTimeout,     // TCPAbortOnTimeout: retries exhausted
+  kAbortOnClose,       // TCPAbortOnClose: close() with unread data, answered with RST
+  kAbortOnLinger,      // TCPAbortOnLinger: close() with SO_LINGER 0
+  kFinWait2Timeouts,   // orphans freed by tcp_fin_timeout
+  kTimeWaitRecycled,   // TIME_WAIT entries taken over by a new SYN (RFC 6191) or tw_reuse
+  kBytesIn,            // payload bytes delivered in order
+  kBytesOut,           // payload bytes sent for the first time
+  kCount
+};
+
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::kCount)> kTcpStatNames = {
+    "tcp_segments_in",      "tcp_segments_out",   "tcp_retransmits",        "tcp_active_opens",
+    "tcp_passive_opens",    "tcp_attempt_fails",  "tcp_established_resets", "tcp_resets_sent",
+    "tcp_resets_received",  "tcp_challenge_acks", "tcp_listen_overflows",   "tcp_abort_on_timeout",
+    "tcp_abort_on_close",   "tcp_abort_on_linger", "tcp_fin_wait2_timeouts", "tcp_time_wait_recycled",
+    "tcp_bytes_in",         "tcp_bytes_out"};
+
+// Segments not used, one reason each.
+enum class TcpDrop : std::uint8_t {
+  kBadOptions,         // malformed TCP options
+  kNoSocket,           // no connection and no listener: answered with RST
+  kListenDrops,        // ListenDrops: SYN queue (tcp_max_syn_backlog) or accept queue full
+  kOutOfWindow,        // unacceptable segment (RFC 9293 3.10.7.4 first check), answered with ACK
+  kBadAck,             // ACK of something not yet sent (answered with ACK) or in SYN_RCVD (RST)
+  kRstOutOfWindow,     // RST whose sequence number is outside the window
+  kSynInWindow,        // SYN on a synchronized connection (RFC 5961 4.2: challenge ACK)
+  kNoAck,              // segment without ACK where one is required
+  kFullAcceptQueue,    // third ACK met a full accept queue (Linux keeps the half-open entry)
+  kNoBuffer,           // the mempool or the socket slab was empty
+  kUnexpectedSyn,      // SYN to a socket in a state that does not take one
+  kCount
+};
+
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpDrop::kCount)> kTcpDropNames = {
+    "bad_options",   "no_socket", "listen_drops",       "out_of_window", "bad_ack", "rst_out_of_window",
+    "syn_in_window", "no_ack",    "full_accept_queue",  "no_buffer",     "unexpected_syn"};
+
+}  // namespace synwave::tcp

@@ -1,0 +1,551 @@
+// TcpStack: creation, the socket slab, the socket API and readiness.
+#include "tcp/tcp_stack.h"
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "tcp/tcp_stack_impl.h"
+
+namespace synwave::tcp {
+
+TcpStack::Impl::Impl(const Params& p, TimerWheel& wheel, SegmentSink s, void* ctx)
+    : params(p), timers(wheel), sink(s), sink_context(ctx), isn(p.isn_secret) {
+  slab_size = std::max(p.max_sockets, 2u);
+  slab = std::make_unique<Tcb[]>(slab_size);
+  free_list.reserve(slab_size);
+  for (std::uint32_t i = slab_size; i-- > 0;) {
+    slab[i].index = i;
+    slab[i].owner = this;
+    slab[i].rtx_timer.set_callback(&Impl::rtx_expired, &slab[i]);
+    slab[i].state_timer.set_callback(&Impl::state_expired, &slab[i]);
+    free_list.push_back(i);
+  }
+  port_head.assign(65536, kNoIndex);
+  listener_by_port.assign(65536, kNoIndex);
+  ready.reserve(1024);
+}
+
+absl::StatusOr<std::unique_ptr<TcpStack>> TcpStack::create(const Params& params, TimerWheel& timers,
+                                                           SegmentSink sink, void* sink_context) {
+  if (params.pool == nullptr) return absl::InvalidArgumentError("TcpStack needs a mempool");
+  auto impl = std::make_unique<Impl>(params, timers, sink, sink_context);
+  // Connections are read only by this engine, so no reader ever registers and erased entries are
+  // reclaimed at once; the domain is there for readers on other threads (the socket shim).
+  auto readers = ReaderDomain::create(params.table_name, 4);
+  if (!readers.ok()) return readers.status();
+  impl->readers = *std::move(readers);
+  ConnectionTable::Config table;
+  table.name = params.table_name;
+  table.capacity = impl->slab_size;
+  table.readers = impl->readers.get();
+  auto connections = ConnectionTable::create(table);
+  if (!connections.ok()) return connections.status();
+  impl->connections = *std::move(connections);
+  return std::unique_ptr<TcpStack>(new TcpStack(std::move(impl)));
+}
+
+TcpStack::TcpStack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TcpStack::~TcpStack() {
+  for (std::uint32_t i = 0; i < impl_->slab_size; ++i)
+    if (impl_->slab[i].in_use) impl_->release(impl_->slab[i]);
+}
+
+// --- slab ----------------------------------------------------------------------------------------
+
+Tcb* TcpStack::Impl::allocate() {
+  if (free_list.empty()) return nullptr;
+  Tcb& t = slab[free_list.back()];
+  free_list.pop_back();
+  t.generation = static_cast<std::uint16_t>((t.generation + 1) & 0x7ff);  // id stays positive
+  t.in_use = true;
+  t.state = State::kClosed;
+  t.tuple = FourTuple{};
+  t.bound = t.hashed = t.listed_on_port = t.autobound = false;
+  t.next_on_port = kNoIndex;
+  t.reuse_addr = t.linger_zero = t.no_delay = t.keep_alive = false;
+  t.orphan = t.read_shutdown = t.fin_requested = t.accepted = false;
+  t.user_mss = 0;
+  t.error = t.terminal_error = 0;
+  t.iss = t.snd_una = t.snd_nxt = t.snd_wl1 = t.snd_wl2 = t.fin_seq = Seq{};
+  t.fin_sent = false;
+  t.snd_wnd = 0;
+  t.irs = t.rcv_nxt = Seq{};
+  t.rcv_buf = 131072;
+  t.rcv_wnd = 0;
+  t.mss = 536;
+  t.adv_mss = static_cast<std::uint16_t>(params.mtu - 40);
+  t.snd_wscale = t.rcv_wscale = 0;
+  t.ws_ok = t.sack_ok = t.ts_ok = false;
+  t.ts_recent = t.ts_offset = 0;
+  t.ts_recent_stamp = Instant{};
+  t.state_timer_kind = StateTimer::kNone;
+  t.retransmits = 0;
+  t.rto = std::chrono::seconds(1);
+  t.srtt = t.rttvar = Duration{0};
+  t.rtt_timing = false;
+  t.listener = t.next_in_queue = kNoIndex;
+  t.in_accept_queue = t.acked_while_full = false;
+  t.backlog = 0;
+  t.syn_queue_len = t.accept_queue_len = 0;
+  t.accept_head = t.accept_tail = kNoIndex;
+  t.readiness = 0;
+  t.in_ready_list = t.connected_edge = false;
+  transition_counts[static_cast<std::size_t>(State::kClosed) * kStateCount].inc();  // CLOSED -> CLOSED marks a birth
+  publish(t);
+  return &t;
+}
+
+void TcpStack::Impl::release(Tcb& t) {
+  timers.cancel(t.rtx_timer);
+  timers.cancel(t.state_timer);
+  if (t.in_accept_queue || t.listener != kNoIndex) child_gone(t);
+  if (t.state == State::kListen) {
+    // Children not yet accepted die with their listener (Linux resets them).
+    for (std::uint32_t i = 0; i < slab_size; ++i) {
+      Tcb& child = slab[i];
+      if (child.in_use && child.listener == t.index) {
+        if (is_synchronized(child.state) || child.state == State::kSynReceived) send_rst(child);
+        child.listener = kNoIndex;
+        child.in_accept_queue = false;
+        release(child);
+      }
+    }
+    listener_by_port[t.tuple.local_port] = kNoIndex;
+  }
+  if (t.hashed) {
+    connections->erase(t.tuple);
+    t.hashed = false;
+  }
+  unbind(t);
+  t.send_queue.clear();
+  t.recv_queue.clear();
+  set_state(t, State::kClosed);
+  t.in_use = false;
+  publish(t);
+  free_list.push_back(t.index);
+}
+
+Tcb* TcpStack::Impl::from_socket(int s) const {
+  if (s < 0) return nullptr;
+  const std::uint32_t index = static_cast<std::uint32_t>(s) & 0xfffff;
+  const std::uint16_t generation = static_cast<std::uint16_t>(static_cast<std::uint32_t>(s) >> 20);
+  if (index >= slab_size) return nullptr;
+  Tcb& t = slab[index];
+  // A socket the application closed is gone for it, even while its connection lives on.
+  if (!t.in_use || t.generation != generation || t.orphan) return nullptr;
+  return &t;
+}
+
+// --- state and publication ------------------------------------------------------------------------
+
+void TcpStack::Impl::set_state(Tcb& t, State next) {
+  transition_counts[static_cast<std::size_t>(t.state) * kStateCount + static_cast<std::size_t>(next)].inc();
+  t.state = next;
+  publish(t);
+  update_readiness(t);
+}
+
+void TcpStack::Impl::publish(Tcb& t) {
+  Published& p = t.published;
+  // Seqlock writer: odd version while fields change. The release fence orders the odd version
+  // before the field stores; the final release store orders the fields before the even version.
+  const std::uint32_t v = p.version.load(std::memory_order_relaxed);
+  p.version.store(v + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  p.in_use.store(t.in_use, std::memory_order_relaxed);
+  p.state.store(static_cast<std::uint8_t>(t.state), std::memory_order_relaxed);
+  p.local_addr.store(t.tuple.local.value, std::memory_order_relaxed);
+  p.remote_addr.store(t.tuple.remote.value, std::memory_order_relaxed);
+  p.local_port.store(t.tuple.local_port, std::memory_order_relaxed);
+  p.remote_port.store(t.tuple.remote_port, std::memory_order_relaxed);
+  std::uint8_t timer = 0;
+  std::int64_t deadline = 0;
+  if (t.rtx_timer.armed()) {
+    timer = 1;
+    deadline = to_ns(t.rtx_timer.deadline());
+  } else if (t.state_timer.armed()) {
+    timer = t.state_timer_kind == StateTimer::kTimeWait ? 2 : 3;
+    deadline = to_ns(t.state_timer.deadline());
+  }
+  p.timer.store(timer, std::memory_order_relaxed);
+  p.timer_deadline_ns.store(deadline, std::memory_order_relaxed);
+  const bool listening = t.state == State::kListen;
+  p.send_queue.store(listening ? static_cast<std::uint32_t>(t.backlog) : static_cast<std::uint32_t>(t.send_queue.bytes()),
+                     std::memory_order_relaxed);
+  p.recv_queue.store(listening ? t.accept_queue_len : static_cast<std::uint32_t>(t.recv_queue.bytes()),
+                     std::memory_order_relaxed);
+  p.retransmits.store(t.retransmits, std::memory_order_relaxed);
+  p.version.store(v + 2, std::memory_order_release);
+}
+
+bool TcpStack::read_published(std::size_t index, ConnectionSummary& out) const {
+  const Tcb& t = impl_->slab[index];
+  const Published& p = t.published;
+  static constexpr const char* kTimerNames[] = {"off", "on", "timewait", "timewait"};
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    // Seqlock reader: pairs with publish()'s release store of the even version.
+    const std::uint32_t before = p.version.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    const bool in_use = p.in_use.load(std::memory_order_relaxed);
+    out.socket = static_cast<int>(t.generation) << 20 | static_cast<int>(index);
+    out.state = static_cast<State>(p.state.load(std::memory_order_relaxed));
+    out.local = {Ipv4Addr{p.local_addr.load(std::memory_order_relaxed)}, p.local_port.load(std::memory_order_relaxed)};
+    out.remote = {Ipv4Addr{p.remote_addr.load(std::memory_order_relaxed)}, p.remote_port.load(std::memory_order_relaxed)};
+    out.timer = kTimerNames[p.timer.load(std::memory_order_relaxed) & 3];
+    out.timer_deadline_ns = p.timer_deadline_ns.load(std::memory_order_relaxed);
+    out.send_queue = p.send_queue.load(std::memory_order_relaxed);
+    out.recv_queue = p.recv_queue.load(std::memory_order_relaxed);
+    out.retransmits = p.retransmits.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (p.version.load(std::memory_order_relaxed) == before) return in_use && out.state != State::kClosed;
+  }
+  return false;
+}
+
+std::size_t TcpStack::published_capacity() const { return impl_->slab_size; }
+
+std::uint32_t TcpStack::Impl::compute_readiness(const Tcb& t) const {
+  std::uint32_t r = 0;
+  if (t.state == State::kListen) return t.accept_queue_len > 0 ? kAcceptReady | kReadable : 0;
+  if (t.error != 0) r |= kError | kReadable | kWritable;
+  if (!t.recv_queue.empty() || fin_received(t.state) || t.terminal_error != 0 || t.read_shutdown) r |= kReadable;
+  if (fin_received(t.state)) r |= kPeerClosed;
+  if (can_send_data(t.state) && !t.fin_requested && t.send_queue.bytes() < 65536 * 4) r |= kWritable;
+  if (t.connected_edge) r |= kConnected;
+  if (t.terminal_error != 0 || (t.state == State::kClosed && t.listener == kNoIndex && t.hashed == false &&
+                                t.tuple.remote.value != 0))
+    r |= kClosed | kReadable | kWritable;
+  return r;
+}
+
+void TcpStack::Impl::update_readiness(Tcb& t) {
+  const std::uint32_t r = compute_readiness(t);
+  if (r == t.readiness) return;
+  t.readiness = r;
+  if (!t.in_ready_list && !t.orphan && t.listener == kNoIndex) {
+    t.in_ready_list = true;
+    ready.push_back(socket_id(t));
+  }
+}
+
+void TcpStack::Impl::finish(Tcb& t, int error) {
+  timers.cancel(t.rtx_timer);
+  timers.cancel(t.state_timer);
+  if (error != 0) {
+    t.error = error;
+    t.terminal_error = error;
+  }
+  if (t.hashed) {
+    connections->erase(t.tuple);
+    t.hashed = false;
+  }
+  t.send_queue.clear();
+  if (t.orphan || t.listener != kNoIndex) {
+    release(t);  // nobody will close it: a half-open child or an orphan
+    return;
+  }
+  if (t.terminal_error == 0) t.terminal_error = -1;  // a clean end: reads return 0, sends EPIPE
+  set_state(t, State::kClosed);
+}
+
+std::size_t TcpStack::take_ready(std::span<int> out) {
+  std::size_t n = 0;
+  auto& ready = impl_->ready;
+  while (n < out.size() && !ready.empty()) {
+    const int s = ready.front();
+    ready.erase(ready.begin());
+    if (Tcb* t = impl_->from_socket(s)) {
+      t->in_ready_list = false;
+      out[n++] = s;
+    }
+  }
+  return n;
+}
+
+// --- the socket API -------------------------------------------------------------------------------
+
+int TcpStack::socket() {
+  Tcb* t = impl_->allocate();
+  if (t == nullptr) return -EMFILE;
+  return Impl::socket_id(*t);
+}
+
+int TcpStack::bind(int s, Endpoint local) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (t->bound) return -EINVAL;
+  if (local.addr.value != 0 && local.addr != impl_->params.address) return -EADDRNOTAVAIL;
+  return impl_->bind_port(*t, local.addr, local.port);
+}
+
+int TcpStack::listen(int s, int backlog) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (t->state != State::kClosed && t->state != State::kListen) return -EINVAL;
+  if (t->tuple.remote.value != 0) return -EINVAL;
+  // Linux __sys_listen: (unsigned) backlog > somaxconn -> somaxconn, so negative means somaxconn.
+  const unsigned somaxconn = impl_->params.sysctl.somaxconn;
+  t->backlog = static_cast<unsigned>(backlog) > somaxconn ? static_cast<int>(somaxconn) : backlog;
+  if (t->state == State::kListen) return 0;
+  if (!t->bound) {
+    if (int r = impl_->bind_port(*t, Ipv4Addr{0}, 0); r < 0) return r;
+  }
+  const std::uint16_t port = t->tuple.local_port;
+  if (impl_->listener_by_port[port] != kNoIndex) return -EADDRINUSE;
+  for (std::uint32_t i = impl_->port_head[port]; i != kNoIndex; i = impl_->slab[i].next_on_port) {
+    const Tcb& other = impl_->slab[i];
+    if (&other != t && other.state == State::kListen) return -EADDRINUSE;
+  }
+  impl_->listener_by_port[port] = t->index;
+  impl_->set_state(*t, State::kListen);
+  return 0;
+}
+
+int TcpStack::accept(int s, Endpoint* peer) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (t->state != State::kListen) return -EINVAL;
+  Tcb* child = impl_->accept_dequeue(*t);
+  if (child == nullptr) return -EAGAIN;
+  if (peer != nullptr) *peer = {child->tuple.remote, child->tuple.remote_port};
+  impl_->update_readiness(*t);
+  impl_->update_readiness(*child);
+  return Impl::socket_id(*child);
+}
+
+int TcpStack::connect(int s, Endpoint remote) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  switch (t->state) {
+    case State::kClosed: break;
+    case State::kSynSent: case State::kSynReceived: return -EALREADY;
+    case State::kListen: return -EISCONN == 0 ? 0 : -EINVAL;
+    default: return -EISCONN;
+  }
+  if (t->terminal_error != 0) return -EISCONN;  // a connection that already ended (Linux: EISCONN/EBADFD)
+  if (remote.port == 0 || remote.addr.value == 0) return -ECONNREFUSED == 0 ? 0 : -EINVAL;
+  if (int r = impl_->autobind_for_connect(*t, remote); r < 0) return r;
+  t->tuple.remote = remote.addr;
+  t->tuple.remote_port = remote.port;
+  if (impl_->connections->insert(t->tuple, t) != TableResult::kOk) {
+    t->tuple.remote = Ipv4Addr{};
+    t->tuple.remote_port = 0;
+    return -EADDRNOTAVAIL;
+  }
+  t->hashed = true;
+  const Instant now = impl_->timers.now();
+  t->iss = impl_->isn.next(t->tuple.local, t->tuple.local_port, t->tuple.remote, t->tuple.remote_port, now);
+  t->ts_offset = impl_->isn.ts_offset(t->tuple.local, t->tuple.remote);
+  t->snd_una = t->iss;
+  t->snd_nxt = t->iss;
+  if (t->user_mss != 0) t->adv_mss = std::min<std::uint16_t>(t->adv_mss, t->user_mss);
+  impl_->set_state(*t, State::kSynSent);
+  impl_->stats.inc(TcpStat::kActiveOpens);
+  impl_->send_syn(*t);
+  return -EINPROGRESS;
+}
+
+long TcpStack::send(int s, std::span<const std::uint8_t> data) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (t->error != 0) {
+    const int e = t->error;
+    t->error = 0;
+    impl_->update_readiness(*t);
+    return -e;
+  }
+  if (t->terminal_error != 0 || t->fin_requested) return -EPIPE;
+  if (t->state == State::kSynSent || t->state == State::kSynReceived) return -EAGAIN;
+  if (!can_send_data(t->state)) return t->state == State::kClosed || t->state == State::kListen ? -ENOTCONN : -EPIPE;
+  // A fixed send buffer for now (Linux tcp_wmem default 16 KiB grows to 4 MiB); reliable
+  // transfer brings auto-tuning.
+  constexpr std::size_t kSendBuffer = 65536 * 4;
+  const std::size_t room = kSendBuffer > t->send_queue.bytes() ? kSendBuffer - t->send_queue.bytes() : 0;
+  if (room == 0) return -EAGAIN;
+  std::span<const std::uint8_t> rest = data.first(std::min(room, data.size()));
+  std::size_t queued = t->send_queue.append_to_tail(rest);
+  rest = rest.subspan(queued);
+  while (!rest.empty()) {
+    rte_mbuf* m = rte_pktmbuf_alloc(impl_->params.pool);
+    if (m == nullptr) break;
+    const std::size_t n = std::min<std::size_t>(rest.size(), rte_pktmbuf_tailroom(m));
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(n)), rest.data(), n);
+    t->send_queue.push(m);
+    queued += n;
+    rest = rest.subspan(n);
+  }
+  if (queued == 0) return -ENOBUFS;
+  impl_->push_data(*t);
+  impl_->publish(*t);
+  impl_->update_readiness(*t);
+  return static_cast<long>(queued);
+}
+
+long TcpStack::recv(int s, std::span<std::uint8_t> buffer) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (t->state == State::kListen) return -ENOTCONN;
+  if (!t->recv_queue.empty() && !buffer.empty()) {
+    const std::size_t n = t->recv_queue.copy_out(0, buffer);
+    const std::uint32_t window_before = impl_->window_to_announce(*t);
+    t->recv_queue.consume(n);
+    // Tell the peer when reading opened the window noticeably (a window update).
+    if (is_synchronized(t->state) && impl_->window_to_announce(*t) >= window_before + 2u * t->adv_mss &&
+        window_before < t->adv_mss * 2u)
+      impl_->send_ack(*t);
+    impl_->publish(*t);
+    impl_->update_readiness(*t);
+    return static_cast<long>(n);
+  }
+  if (t->error != 0) {
+    const int e = t->error;
+    t->error = 0;
+    impl_->update_readiness(*t);
+    return -e;
+  }
+  if (fin_received(t->state) || t->read_shutdown || t->terminal_error == -1) return 0;
+  if (t->terminal_error > 0) return 0;  // the error was reported once already
+  if (t->state == State::kClosed) return -ENOTCONN;
+  if (t->state == State::kSynSent || t->state == State::kSynReceived) return -EAGAIN;
+  return -EAGAIN;
+}
+
+int TcpStack::shutdown(int s, Shutdown how) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (!is_synchronized(t->state) && t->state != State::kSynSent && t->state != State::kSynReceived)
+    return -ENOTCONN;
+  if (how == Shutdown::kRead || how == Shutdown::kBoth) t->read_shutdown = true;
+  if ((how == Shutdown::kWrite || how == Shutdown::kBoth) && !t->fin_requested) {
+    t->fin_requested = true;
+    if (t->state == State::kEstablished) impl_->set_state(*t, State::kFinWait1);
+    else if (t->state == State::kCloseWait) impl_->set_state(*t, State::kLastAck);
+    impl_->push_data(*t);
+  }
+  impl_->update_readiness(*t);
+  return 0;
+}
+
+int TcpStack::close(int s) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  Impl& impl = *impl_;
+  switch (t->state) {
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      impl.release(*t);
+      return 0;
+    default: break;
+  }
+  // RFC 9293 / Linux tcp_close: unread data or SO_LINGER 0 -> RST and gone.
+  if (!t->recv_queue.empty() || t->linger_zero) {
+    impl.stats.inc(t->linger_zero ? TcpStat::kAbortOnLinger : TcpStat::kAbortOnClose);
+    if (t->state != State::kTimeWait) impl.send_rst(*t);
+    impl.release(*t);
+    return 0;
+  }
+  t->orphan = true;
+  if (t->state == State::kSynReceived || t->state == State::kEstablished) {
+    t->fin_requested = true;
+    impl.set_state(*t, State::kFinWait1);
+    impl.push_data(*t);
+  } else if (t->state == State::kCloseWait) {
+    t->fin_requested = true;
+    impl.set_state(*t, State::kLastAck);
+    impl.push_data(*t);
+  } else if (t->state == State::kFinWait2) {
+    // Linux: an orphan in FIN_WAIT_2 waits tcp_fin_timeout for the peer's FIN, then goes.
+    impl.arm_state_timer(*t, StateTimer::kFinWait2, std::chrono::seconds(impl.params.sysctl.tcp_fin_timeout));
+  }
+  impl.publish(*t);
+  return 0;
+}
+
+int TcpStack::setsockopt(int s, SockOpt option, int value) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  switch (option) {
+    case SockOpt::kReuseAddr: t->reuse_addr = value != 0; return 0;
+    case SockOpt::kLinger: t->linger_zero = value == 0; return 0;
+    case SockOpt::kNoDelay: t->no_delay = value != 0; return 0;
+    case SockOpt::kKeepAlive: t->keep_alive = value != 0; return 0;
+    case SockOpt::kMaxSeg:
+      if (value < 88 || value > 32767) return -EINVAL;  // Linux TCP_MIN_MSS .. MAX_TCP_WINDOW
+      t->user_mss = static_cast<std::uint16_t>(value);
+      return 0;
+    case SockOpt::kError: return -ENOPROTOOPT;
+  }
+  return -ENOPROTOOPT;
+}
+
+int TcpStack::getsockopt(int s, SockOpt option, int* value) {
+  Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return -EBADF;
+  if (value == nullptr) return -EFAULT;
+  switch (option) {
+    case SockOpt::kReuseAddr: *value = t->reuse_addr; return 0;
+    case SockOpt::kLinger: *value = t->linger_zero ? 0 : -1; return 0;
+    case SockOpt::kNoDelay: *value = t->no_delay; return 0;
+    case SockOpt::kKeepAlive: *value = t->keep_alive; return 0;
+    case SockOpt::kMaxSeg: *value = is_synchronized(t->state) ? t->mss : (t->user_mss ? t->user_mss : t->adv_mss); return 0;
+    case SockOpt::kError:
+      *value = t->error;
+      t->error = 0;
+      impl_->update_readiness(*t);
+      return 0;
+  }
+  return -ENOPROTOOPT;
+}
+
+std::uint32_t TcpStack::readiness(int s) const {
+  const Tcb* t = impl_->from_socket(s);
+  return t == nullptr ? 0 : impl_->compute_readiness(*t);
+}
+
+std::optional<State> TcpStack::state(int s) const {
+  const Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return std::nullopt;
+  return t->state;
+}
+
+std::optional<Endpoint> TcpStack::local_endpoint(int s) const {
+  const Tcb* t = impl_->from_socket(s);
+  if (t == nullptr) return std::nullopt;
+  return Endpoint{t->tuple.local, t->tuple.local_port};
+}
+
+std::optional<Endpoint> TcpStack::remote_endpoint(int s) const {
+  const Tcb* t = impl_->from_socket(s);
+  if (t == nullptr || t->tuple.remote.value == 0) return std::nullopt;
+  return Endpoint{t->tuple.remote, t->tuple.remote_port};
+}
+
+void TcpStack::input(rte_mbuf* packet, const wire::Ipv4View& ip) { impl_->input(packet, ip); }
+
+const CounterSet<TcpStat>& TcpStack::stats() const { return impl_->stats; }
+const CounterSet<TcpDrop>& TcpStack::drops() const { return impl_->drops; }
+const CounterSet<wire::TcpError>& TcpStack::header_errors() const { return impl_->header_errors; }
+const TcpStack::Params& TcpStack::params() const { return impl_->params; }
+TimerWheel& TcpStack::timers() { return impl_->timers; }
+
+std::uint64_t TcpStack::transitions(State from, State to) const {
+  return impl_->transition_counts[static_cast<std::size_t>(from) * kStateCount + static_cast<std::size_t>(to)].get();
+}
+
+std::array<std::uint64_t, kStateCount> TcpStack::state_counts() const {
+  std::array<std::uint64_t, kStateCount> counts{};
+  for (std::size_t from = 0; from < kStateCount; ++from) {
+    for (std::size_t to = 0; to < kStateCount; ++to) {
+      if (from == to) continue;
+      const std::uint64_t n = impl_->transition_counts[from * kStateCount + to].get();
+      counts[to] += n;
+      counts[from] -= n;
+    }
+  }
+  counts[static_cast<std::size_t>(State::kClosed)] = 0;  // CLOSED is not a place connections stay
+  return counts;
+}
+
+}  // namespace synwave::tcp

@@ -1,0 +1,133 @@
+// TcpStack's insides, shared by the files that implement them (one concern each):
+//   tcp_stack.cc   creation, the socket API, readiness
+//   input.cc       segment arrival (RFC 9293 3.10.7)
+//   output.cc      building and sending segments
+//   timers.cc      retransmission, TIME_WAIT, FIN_WAIT_2
+//   ports.cc       bind rules and ephemeral ports
+//   listener.cc    SYN queue, accept queue
+// Private to lib/tcp.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "table/connection_table.h"
+#include "tcp/isn.h"
+#include "tcp/tcb.h"
+#include "tcp/tcp_stack.h"
+#include "wire/tcp.h"
+#include "wire/tcp_options.h"
+
+namespace synwave::tcp {
+
+// A received segment, parsed once.
+struct Segment {
+  wire::TcpView tcp;
+  wire::TcpOptions options;
+  Ipv4Addr src, dst;
+  Seq seq;
+  Seq ack;
+  std::uint32_t len = 0;  // RFC 9293 SEG.LEN: payload + SYN + FIN
+  std::uint32_t payload_len = 0;
+  std::uint32_t window = 0;  // unscaled
+  wire::TcpFlags flags;
+  rte_mbuf* mbuf = nullptr;  // owned by input() until a receive queue takes it
+  bool taken = false;        // the payload's mbuf went to a receive queue
+  std::size_t payload_offset = 0;  // from the mbuf's data start
+};
+
+class TcpStack::Impl {
+ public:
+  Impl(const Params& params, TimerWheel& timers, SegmentSink sink, void* sink_context);
+
+  // --- slab -------------------------------------------------------------------------------------
+  Tcb* allocate();
+  void release(Tcb& tcb);  // back to the slab: timers off, queues freed, unhashed, unbound
+  Tcb* from_socket(int s) const;
+  static int socket_id(const Tcb& tcb) { return static_cast<int>(tcb.generation) << 20 | static_cast<int>(tcb.index); }
+
+  // --- state ------------------------------------------------------------------------------------
+  void set_state(Tcb& tcb, State next);
+  void publish(Tcb& tcb);
+  void update_readiness(Tcb& tcb);
+  std::uint32_t compute_readiness(const Tcb& tcb) const;
+  // The connection is over for the application: error (0 for a clean end), timers off, removed
+  // from the table; freed now when orphaned, otherwise when the application closes it.
+  void finish(Tcb& tcb, int error);
+
+  // --- input (input.cc) ---------------------------------------------------------------------------
+  void input(rte_mbuf* packet, const wire::Ipv4View& ip);
+  // `isn`: the ISN to use when a TIME_WAIT entry is recycled (RFC 6191), else chosen by RFC 6528.
+  void input_listen(Tcb& listener, Segment& seg, std::optional<Seq> isn = std::nullopt);
+  void input_syn_sent(Tcb& tcb, Segment& seg);
+  void input_synchronized(Tcb& tcb, Segment& seg);  // every state from SYN_RCVD on
+  void input_time_wait(Tcb& tcb, Segment& seg);
+  bool acceptable(const Tcb& tcb, const Segment& seg) const;
+  void handle_rst(Tcb& tcb, const Segment& seg);
+  bool handle_ack(Tcb& tcb, const Segment& seg);  // false: the segment was dropped
+  void handle_payload(Tcb& tcb, Segment& seg);
+  void handle_fin(Tcb& tcb, const Segment& seg);
+  void apply_syn_options(Tcb& tcb, const Segment& seg);
+  void update_window(Tcb& tcb, const Segment& seg);
+  void established(Tcb& tcb);  // SYN_RCVD or SYN_SENT -> ESTABLISHED
+
+  // --- output (output.cc) -----------------------------------------------------------------------
+  void send_syn(Tcb& tcb);                    // SYN or SYN-ACK, by state
+  void send_ack(Tcb& tcb);
+  void send_rst_for(const Segment& seg);      // no socket: RFC 9293 3.10.7.1
+  void send_rst(Tcb& tcb);                    // abort: RST with snd_nxt
+  void send_challenge_ack(Tcb& tcb);
+  void push_data(Tcb& tcb);                   // send what the window allows, then a FIN if due
+  void retransmit_head(Tcb& tcb);             // the first unacknowledged segment, after a timeout
+  bool emit(Tcb& tcb, std::uint8_t flags, Seq seq, std::size_t data_offset, std::size_t data_len);
+  bool emit_raw(const FourTuple& tuple, std::uint8_t flags, Seq seq, Seq ack, std::uint16_t window,
+                const wire::TcpOptions& options, const MbufQueue* data, std::size_t data_offset,
+                std::size_t data_len);
+  std::uint32_t ts_now(const Tcb& tcb) const;
+  std::uint16_t window_to_announce(Tcb& tcb);
+
+  // --- timers (timers.cc) -----------------------------------------------------------------------
+  void arm_rtx(Tcb& tcb);
+  void on_rtx_timeout(Tcb& tcb);
+  void on_state_timeout(Tcb& tcb);
+  static void rtx_expired(void* tcb, TimerNode&, Instant);
+  static void state_expired(void* tcb, TimerNode&, Instant);
+  void enter_time_wait(Tcb& tcb);
+  void arm_state_timer(Tcb& tcb, StateTimer kind, Duration after);
+  void rtt_sample(Tcb& tcb, Duration sample);
+  unsigned retry_limit(const Tcb& tcb) const;
+
+  // --- ports (ports.cc) -------------------------------------------------------------------------
+  int bind_port(Tcb& tcb, Ipv4Addr addr, std::uint16_t port);
+  int autobind_for_connect(Tcb& tcb, Endpoint remote);
+  void unbind(Tcb& tcb);
+  bool port_conflict(const Tcb& tcb, Ipv4Addr addr, std::uint16_t port) const;
+
+  // --- listeners (listener.cc) ------------------------------------------------------------------
+  void accept_enqueue(Tcb& listener, Tcb& child);
+  Tcb* accept_dequeue(Tcb& listener);
+  bool accept_queue_full(const Tcb& listener) const;
+  void child_gone(Tcb& child);  // detach from its listener's queues
+
+  // --- members ----------------------------------------------------------------------------------
+  Params params;
+  TimerWheel& timers;
+  SegmentSink sink;
+  void* sink_context;
+  IsnGenerator isn;
+  std::unique_ptr<ReaderDomain> readers;
+  std::unique_ptr<ConnectionTable> connections;  // declared after readers: destroyed first
+  std::unique_ptr<Tcb[]> slab;
+  std::uint32_t slab_size = 0;
+  std::vector<std::uint32_t> free_list;
+  std::vector<std::uint32_t> port_head;          // per port: first Tcb bound to it
+  std::vector<std::uint32_t> listener_by_port;   // per port: the listening Tcb, if any
+  std::vector<int> ready;                        // sockets whose readiness changed
+  std::uint32_t ephemeral_counter = 0;
+  CounterSet<TcpStat> stats;
+  CounterSet<TcpDrop> drops;
+  CounterSet<wire::TcpError> header_errors;
+  std::array<Counter, kStateCount * kStateCount> transition_counts;
+};
+
+}  // namespace synwave::tcp
