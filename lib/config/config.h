@@ -55,6 +55,9 @@ struct EngineConfig {
   // Microseconds to sleep after an empty poll. 0 busy-polls (real NICs); a small value keeps a
   // virtual NIC on a shared development machine from eating a whole core.
   unsigned idle_sleep_us = 0;
+  // TCP sockets per engine and port (listeners, connections, half-open and TIME_WAIT entries).
+  // Preallocated: about 400 bytes each.
+  unsigned max_sockets = 65536;
 };
 
 // [arp]

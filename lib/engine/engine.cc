@@ -35,7 +35,7 @@ Engine::Engine(unsigned id, unsigned lcore, rte_mempool* pool, const Config& con
       burst_size_(config.engine.burst_size),
       idle_sleep_us_(config.engine.idle_sleep_us) {}
 
-void Engine::add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue) {
+absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue) {
   NetStack::Params params{
       .mac = port.mac,
       .ipv4 = config.ipv4,
@@ -46,12 +46,18 @@ void Engine::add_port(const PortInfo& port, const PortConfig& config, std::uint1
       .sysctl = config_.sysctl,
       .pool = pool_,
   };
-  queues_.push_back(std::make_unique<PortQueue>(port, queue, params));
+  auto q = std::make_unique<PortQueue>(port, queue, params);
+  const std::string table = "tcp_p" + std::to_string(port.port_id) + "_e" + std::to_string(id_);
+  if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets); !status.ok())
+    return status;
+  queues_.push_back(std::move(q));
+  return absl::OkStatus();
 }
 
 unsigned Engine::poll_once(Instant now) {
   rte_mbuf* frames[512];
   unsigned received = 0;
+  timers_.advance(now);  // due TCP timers first, so input sees the same now
   for (auto& q : queues_) {
     const std::uint16_t n =
         rte_eth_rx_burst(q->port_id, q->queue_id, frames, static_cast<std::uint16_t>(burst_size_));
@@ -60,9 +66,10 @@ unsigned Engine::poll_once(Instant now) {
       q->net.input(frames[i], now);
     }
     q->net.poll(now);
-    q->tx.flush();
     received += n;
   }
+  if (app_ != nullptr) app_->poll(now);
+  for (auto& q : queues_) q->tx.flush();
   stats_.inc(EngineStat::kLoops);
   stats_.add(EngineStat::kRxPackets, received);
   if (received == 0) stats_.inc(EngineStat::kIdleLoops);
@@ -72,12 +79,18 @@ unsigned Engine::poll_once(Instant now) {
 void Engine::run(const std::atomic<bool>& stop) {
   TscClock clock;
   for (auto& q : queues_) q->net.start(clock.now());
+  if (app_ != nullptr) {
+    std::vector<tcp::TcpStack*> tcp;
+    for (auto& q : queues_) tcp.push_back(q->net.tcp());
+    app_->start(tcp, clock.now());
+  }
   for (auto& q : queues_) q->tx.flush();
   // Relaxed is enough: the flag carries no data, and the loop re-reads it every iteration.
   while (!stop.load(std::memory_order_relaxed)) {
     const unsigned received = poll_once(clock.now());
     if (received == 0 && idle_sleep_us_ != 0) rte_delay_us_sleep(idle_sleep_us_);
   }
+  if (app_ != nullptr) app_->stop();
   for (auto& q : queues_) {
     q->net.stop();
     q->tx.flush();

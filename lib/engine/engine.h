@@ -15,9 +15,11 @@
 #include "base/counter.h"
 #include "base/time.h"
 #include "config/config.h"
+#include "engine/application.h"
 #include "engine/port.h"
 #include "net/net_stack.h"
 #include "net/tx_batch.h"
+#include "timer/timer_wheel.h"
 
 namespace synwave {
 
@@ -44,8 +46,12 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Adds queue `queue` of `port` to this engine's loop. Before run() only.
-  void add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue);
+  // Adds queue `queue` of `port` to this engine's loop, with its IPv4 and TCP layers. Before
+  // run() only. Errors: the TCP layer could not be created.
+  absl::Status add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue);
+
+  // Runs `app` on this engine (not owned; it must outlive run()). Before run() only.
+  void set_application(Application* app) { app_ = app; }
 
   // The loop: runs on this engine's lcore until `stop` becomes true, then flushes what it has
   // queued and frees what it still holds. `now` comes from the TSC, read once per iteration.
@@ -60,6 +66,7 @@ class Engine {
   rte_mempool* pool() const { return pool_; }
   const CounterSet<EngineStat>& stats() const { return stats_; }
   const std::vector<std::unique_ptr<PortQueue>>& queues() const { return queues_; }
+  TimerWheel& timers() { return timers_; }
 
  private:
   unsigned id_;
@@ -68,7 +75,9 @@ class Engine {
   const Config& config_;
   unsigned burst_size_;
   unsigned idle_sleep_us_;
+  TimerWheel timers_{std::chrono::milliseconds(1)};  // declared before queues_: outlives their timers
   std::vector<std::unique_ptr<PortQueue>> queues_;
+  Application* app_ = nullptr;
   CounterSet<EngineStat> stats_;
 };
 

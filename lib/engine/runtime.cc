@@ -49,8 +49,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::start(Config config) {
     if (!port.ok()) return port.status();
     runtime->ports_.push_back(*port);
     runtime->ports_running_ = true;
-    for (auto& engine : runtime->engines_)
-      engine->add_port(*port, port_config, static_cast<std::uint16_t>(engine->id()));
+    for (auto& engine : runtime->engines_) {
+      absl::Status status = engine->add_port(*port, port_config, static_cast<std::uint16_t>(engine->id()));
+      if (!status.ok()) return status;
+    }
   }
   return runtime;
 }

@@ -1,5 +1,7 @@
 #include "net/net_stack.h"
 
+#include <sys/random.h>
+
 #include <cstring>
 
 #include "wire/bytes.h"
@@ -23,6 +25,32 @@ bool is_martian_source(Ipv4Addr src) {
 }  // namespace
 
 NetStack::NetStack(const Params& params, TxBatch& tx) : params_(params), tx_(tx), arp_(params.arp) {}
+
+NetStack::~NetStack() = default;
+
+absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets) {
+  tcp::TcpStack::Params tcp_params;
+  tcp_params.address = params_.ipv4;
+  tcp_params.sysctl = params_.sysctl;
+  tcp_params.mtu = params_.mtu;
+  tcp_params.max_sockets = max_sockets;
+  tcp_params.pool = params_.pool;
+  tcp_params.table_name = table_name;
+  // RFC 6528: a secret peers cannot guess, drawn once per stack.
+  if (getrandom(tcp_params.isn_secret.data(), tcp_params.isn_secret.size(), 0) !=
+      static_cast<ssize_t>(tcp_params.isn_secret.size()))
+    return absl::InternalError("getrandom failed: no secret for initial sequence numbers");
+  auto stack = tcp::TcpStack::create(tcp_params, timers, &NetStack::tcp_output, this);
+  if (!stack.ok()) return stack.status();
+  timers_ = &timers;
+  tcp_ = *std::move(stack);
+  return absl::OkStatus();
+}
+
+void NetStack::tcp_output(void* self, rte_mbuf* packet, Ipv4Addr destination) {
+  auto* net = static_cast<NetStack*>(self);
+  net->output_ipv4(packet, destination, net->timers_->now());
+}
 
 void NetStack::drop(rte_mbuf* frame, NetDrop reason) {
   drops_.inc(reason);
@@ -122,6 +150,12 @@ void NetStack::input_ipv4(rte_mbuf* frame, std::size_t offset, Instant) {
   rte_pktmbuf_trim(frame, static_cast<std::uint16_t>(rte_pktmbuf_data_len(frame) - offset - ip->total_len()));
   switch (ip->protocol()) {
     case wire::IpProtocol::kIcmp: return input_icmp(frame, *ip, to_broadcast);
+    case wire::IpProtocol::kTcp:
+      if (tcp_ == nullptr || to_broadcast) return drop(frame, NetDrop::kIpv4UnsupportedProtocol);
+      // TCP takes the datagram with its data starting at the IPv4 header (the view stays valid:
+      // the bytes do not move).
+      rte_pktmbuf_adj(frame, static_cast<std::uint16_t>(offset));
+      return tcp_->input(frame, *ip);
     default: return drop(frame, NetDrop::kIpv4UnsupportedProtocol);
   }
 }

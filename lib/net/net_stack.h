@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,8 @@
 #include "net/arp_cache.h"
 #include "net/net_counters.h"
 #include "net/tx_batch.h"
+#include "tcp/tcp_stack.h"
+#include "timer/timer_wheel.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
@@ -41,6 +44,15 @@ class NetStack {
   NetStack(const Params& params, TxBatch& tx);
   NetStack(const NetStack&) = delete;
   NetStack& operator=(const NetStack&) = delete;
+  ~NetStack();
+
+  // Gives this port a TCP layer whose timers run on `timers` (the engine's wheel). `table_name`
+  // must be unique in the process. Before start(). Errors: the TCP layer's creation.
+  absl::Status enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets);
+  // The TCP layer, once enabled (else nullptr). Its API is for the engine thread; its counters
+  // and published connections may be read from any thread.
+  tcp::TcpStack* tcp() { return tcp_.get(); }
+  const tcp::TcpStack* tcp() const { return tcp_.get(); }
 
   // Announces the address (gratuitous ARP) when configured to.
   void start(Instant now);
@@ -78,6 +90,7 @@ class NetStack {
   void transmit_ethernet(rte_mbuf* packet, const MacAddr& dst);
   void drop(rte_mbuf* frame, NetDrop reason);
   Ipv4Addr next_hop(Ipv4Addr destination) const;
+  static void tcp_output(void* self, rte_mbuf* packet, Ipv4Addr destination);
 
   Params params_;
   TxBatch& tx_;
@@ -88,6 +101,8 @@ class NetStack {
   CounterSet<wire::ArpError> arp_errors_;
   CounterSet<wire::Ipv4Error> ipv4_errors_;
   CounterSet<wire::IcmpError> icmp_errors_;
+  TimerWheel* timers_ = nullptr;
+  std::unique_ptr<tcp::TcpStack> tcp_;
 };
 
 namespace net_detail {
@@ -110,6 +125,13 @@ void NetStack::for_each_counter(Visit&& visit) const {
   net_detail::visit_errors("drop_arp_", arp_errors_, visit);
   net_detail::visit_errors("drop_ipv4_", ipv4_errors_, visit);
   net_detail::visit_errors("drop_icmp_", icmp_errors_, visit);
+  if (tcp_ != nullptr) {
+    for (std::size_t i = 0; i < tcp::kTcpStatNames.size(); ++i)
+      visit(std::string(tcp::kTcpStatNames[i]), tcp_->stats().get(i));
+    for (std::size_t i = 0; i < tcp::kTcpDropNames.size(); ++i)
+      visit("drop_tcp_" + std::string(tcp::kTcpDropNames[i]), tcp_->drops().get(i));
+    net_detail::visit_errors("drop_tcp_", tcp_->header_errors(), visit);
+  }
 }
 
 }  // namespace synwave

@@ -54,6 +54,7 @@ void expect_default_engine(const EngineConfig& e) {
   EXPECT_EQ(e.mbufs_per_engine, d.mbufs_per_engine);
   EXPECT_EQ(e.mempool_cache, d.mempool_cache);
   EXPECT_EQ(e.idle_sleep_us, d.idle_sleep_us);
+  EXPECT_EQ(e.max_sockets, d.max_sockets);
 }
 
 void expect_default_arp(const ArpConfig& a) {

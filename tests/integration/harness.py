@@ -209,3 +209,97 @@ def main(tests):
 
 if __name__ == "__main__":
     sys.exit("harness.py is a module")
+
+
+class Probe(Stack):
+    """synwave-probe on net_tap: a Stack whose socket API the test drives with line commands."""
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name, **kwargs)
+        self._events = []
+        self._cond = None
+
+    def start(self, timeout=30):
+        import threading
+        _live_stacks.append(self)
+        run(["ip", "netns", "delete", self.netns], check=False)
+        run(["ip", "netns", "add", self.netns])
+        self.ns(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
+        self.ns(["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+        binary = os.environ.get("SYNWAVE_PROBE_BIN")
+        if not binary:
+            raise RuntimeError("SYNWAVE_PROBE_BIN is not set (run through meson test)")
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen([binary, "--config", self.config_path], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
+        self._cond = threading.Condition()
+
+        def reader():
+            for line in self.process.stdout:
+                with self._cond:
+                    self._events.append(line.rstrip("\n"))
+                    self._cond.notify_all()
+            with self._cond:
+                self._events.append("<exit>")
+                self._cond.notify_all()
+
+        threading.Thread(target=reader, daemon=True).start()
+        self.expect(r"ready ", timeout)
+        run(["ip", "link", "set", "dev", self.iface, "netns", self.netns])
+        self.ns(["sysctl", "-qw", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
+        self.ns(["ip", "link", "set", "dev", self.iface, "address", KERNEL_MAC])
+        self.ns(["ip", "addr", "add", f"{KERNEL_IP}/{PREFIX_LEN}", "dev", self.iface])
+        self.ns(["ip", "link", "set", "dev", self.iface, "up"])
+        self.ns(["ip", "link", "set", "dev", "lo", "up"])
+        return self
+
+    def stop(self, timeout=15):
+        if self.process is not None and self.exit_code is None and self.process.poll() is None:
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        code = super().stop(timeout)
+        self.output = "\n".join(self._events)
+        return code
+
+    def send(self, line):
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def expect(self, pattern, timeout=10):
+        """Waits for the next event matching pattern (events before it are skipped); returns the match."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for i, event in enumerate(self._events):
+                    match = re.match(pattern, event)
+                    if match:
+                        del self._events[: i + 1]
+                        return match
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (self._events and self._events[-1] == "<exit>"):
+                    raise AssertionError(f"no event matching {pattern!r}; events: {self._events}")
+                self._cond.wait(remaining)
+
+    def command(self, line, pattern, timeout=10):
+        self.send(line)
+        return self.expect(pattern, timeout)
+
+    def state(self, sock):
+        return self.command(f"state {sock}", rf"state {sock} (\S+)").group(1)
+
+    def kernel_states(self, port):
+        """Kernel-side TCP states (ss -tan in the namespace) of connections involving port
+        (listening sockets left out)."""
+        out = self.ns(["ss", "-tanH"]).stdout
+        states = []
+        for line in out.splitlines():
+            fields = line.split()
+            if fields and fields[0] == "LISTEN":
+                continue
+            if len(fields) >= 5 and (fields[3].endswith(f":{port}") or fields[4].endswith(f":{port}")):
+                states.append(fields[0])
+        return states
