@@ -3,11 +3,20 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
+#include <algorithm>
+#include <array>
+#include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "ctl/counters.h"
+#include "tcp/state.h"
+#include "tcp/tcp_stack.h"
 
 namespace synwave {
 namespace {
@@ -100,6 +109,151 @@ int cmd_mempools(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// Calls fn(engine, tcp) for every TCP layer of the runtime (one per engine and port).
+template <typename Fn>
+void for_each_tcp(const Runtime& runtime, Fn&& fn) {
+  for (const auto& engine : runtime.engines())
+    for (const auto& q : engine->queues())
+      if (const tcp::TcpStack* tcp = std::as_const(q->net).tcp(); tcp != nullptr) fn(*engine, *tcp);
+}
+
+int cmd_tcp_states(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(published().mutex);
+  const Runtime* runtime = published().runtime;
+  if (runtime == nullptr) return kNotRunning;
+  // Signed sums: each layer's counts come from transition counters read one by one, so a state
+  // may read one below its true value while a connection moves; never report it negative.
+  std::array<std::int64_t, tcp::kStateCount> counts{};
+  for_each_tcp(*runtime, [&](const Engine&, const tcp::TcpStack& tcp) {
+    const auto layer = tcp.state_counts();
+    for (std::size_t i = 0; i < tcp::kStateCount; ++i) counts[i] += static_cast<std::int64_t>(layer[i]);
+  });
+  rte_tel_data_start_dict(d);
+  for (std::size_t i = 0; i < tcp::kStateCount; ++i) {
+    const auto state = static_cast<tcp::State>(i);
+    if (state == tcp::State::kClosed) continue;  // not a place connections stay
+    rte_tel_data_add_dict_u64(d, std::string(tcp::netstat_name(state)).c_str(),
+                              static_cast<std::uint64_t>(std::max<std::int64_t>(counts[i], 0)));
+  }
+  return 0;
+}
+
+// Dictionary keys may only hold [A-Za-z0-9_/] in DPDK's telemetry: a transition is "FROM/TO".
+int cmd_tcp_transitions(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(published().mutex);
+  const Runtime* runtime = published().runtime;
+  if (runtime == nullptr) return kNotRunning;
+  std::array<std::uint64_t, tcp::kStateCount * tcp::kStateCount> counts{};
+  for_each_tcp(*runtime, [&](const Engine&, const tcp::TcpStack& tcp) {
+    for (std::size_t from = 0; from < tcp::kStateCount; ++from)
+      for (std::size_t to = 0; to < tcp::kStateCount; ++to)
+        counts[from * tcp::kStateCount + to] +=
+            tcp.transitions(static_cast<tcp::State>(from), static_cast<tcp::State>(to));
+  });
+  rte_tel_data_start_dict(d);
+  for (std::size_t from = 0; from < tcp::kStateCount; ++from) {
+    for (std::size_t to = 0; to < tcp::kStateCount; ++to) {
+      const std::uint64_t n = counts[from * tcp::kStateCount + to];
+      if (n == 0 || from == to) continue;  // a socket's birth counts as CLOSED->CLOSED
+      const std::string key = std::string(tcp::rfc_name(static_cast<tcp::State>(from))) + "/" +
+                              std::string(tcp::rfc_name(static_cast<tcp::State>(to)));
+      rte_tel_data_add_dict_u64(d, key.c_str(), n);
+    }
+  }
+  return 0;
+}
+
+struct ConnectionRow {
+  tcp::ConnectionSummary summary;
+  unsigned engine = 0;
+  std::int64_t expires_ms = 0;
+};
+
+std::string endpoint_text(const tcp::Endpoint& e) {
+  return format_ipv4(e.addr) + ":" + std::to_string(e.port);
+}
+
+// What DPDK's JSON encoder will write for one row under `key` (plus its separating comma): the
+// answer has a fixed size (16 KiB in DPDK 22.11) and an entry that does not fit is dropped
+// silently, so a page ends before the budget runs out.
+std::size_t encoded_size(const std::string& key, const ConnectionRow& row) {
+  const tcp::ConnectionSummary& s = row.summary;
+  const std::string json =
+      ",\"" + key + "\":{\"state\":\"" + std::string(tcp::ss_name(s.state)) + "\",\"local\":\"" +
+      endpoint_text(s.local) + "\",\"remote\":\"" + endpoint_text(s.remote) + "\",\"recv_q\":" +
+      std::to_string(s.recv_queue) + ",\"send_q\":" + std::to_string(s.send_queue) + ",\"timer\":\"" +
+      s.timer + "\",\"expires_ms\":" + std::to_string(row.expires_ms) + ",\"retransmits\":" +
+      std::to_string(s.retransmits) + ",\"engine\":" + std::to_string(row.engine) + "}";
+  return json.size();
+}
+
+constexpr std::size_t kDefaultPageLimit = 200;
+// The entries "total", "offset" and "next" come first; DPDK holds at most 256 per dictionary.
+constexpr std::size_t kMaxPageLimit = RTE_TEL_MAX_DICT_ENTRIES - 3;
+// 16 KiB answer, less the command's own wrapping and the three header entries, with margin.
+constexpr std::size_t kPageBytes = 16 * 1024 - 512;
+
+// Parameters "OFFSET,LIMIT" (both optional). The answer: "total" connections, this page's
+// "offset", the "next" offset to ask for (== total at the end), then one entry per connection
+// keyed by its index: a list, as DPDK 22.11 arrays cannot hold dictionaries.
+int cmd_tcp_connections(const char*, const char* params, rte_tel_data* d) {
+  std::size_t offset = 0;
+  std::size_t limit = kDefaultPageLimit;
+  if (params != nullptr && *params != '\0') {
+    const std::string text = params;
+    const std::size_t comma = text.find(',');
+    if (!absl::SimpleAtoi(text.substr(0, comma), &offset)) return -EINVAL;
+    if (comma != std::string::npos && (!absl::SimpleAtoi(text.substr(comma + 1), &limit) || limit == 0))
+      return -EINVAL;
+  }
+  limit = std::min(limit, kMaxPageLimit);
+  std::lock_guard lock(published().mutex);
+  const Runtime* runtime = published().runtime;
+  if (runtime == nullptr) return kNotRunning;
+  std::vector<ConnectionRow> rows;
+  for_each_tcp(*runtime, [&](const Engine& engine, const tcp::TcpStack& tcp) {
+    const std::int64_t now_ns = engine.last_now_ns();
+    tcp.for_each_published([&](const tcp::ConnectionSummary& s) {
+      ConnectionRow row{.summary = s, .engine = engine.id()};
+      if (std::string_view(s.timer) != "off") {
+        const std::int64_t ms = (s.timer_deadline_ns - now_ns) / 1'000'000;
+        row.expires_ms = std::clamp<std::int64_t>(ms, 0, INT_MAX);
+      }
+      rows.push_back(row);
+    });
+  });
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "total", rows.size());
+  rte_tel_data_add_dict_u64(d, "offset", offset);
+  std::size_t next = std::min(offset, rows.size());
+  std::size_t bytes = 64;  // the three header entries
+  std::vector<std::pair<std::string, rte_tel_data*>> page;
+  for (; next < rows.size() && page.size() < limit; ++next) {
+    const ConnectionRow& row = rows[next];
+    std::string key = std::to_string(next);
+    bytes += encoded_size(key, row);
+    if (bytes > kPageBytes && !page.empty()) break;
+    const tcp::ConnectionSummary& s = row.summary;
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (c == nullptr) break;
+    rte_tel_data_start_dict(c);
+    rte_tel_data_add_dict_string(c, "state", std::string(tcp::ss_name(s.state)).c_str());
+    rte_tel_data_add_dict_string(c, "local", endpoint_text(s.local).c_str());
+    rte_tel_data_add_dict_string(c, "remote", endpoint_text(s.remote).c_str());
+    rte_tel_data_add_dict_u64(c, "recv_q", s.recv_queue);
+    rte_tel_data_add_dict_u64(c, "send_q", s.send_queue);
+    rte_tel_data_add_dict_string(c, "timer", s.timer);
+    rte_tel_data_add_dict_int(c, "expires_ms", static_cast<int>(row.expires_ms));
+    rte_tel_data_add_dict_u64(c, "retransmits", s.retransmits);
+    rte_tel_data_add_dict_u64(c, "engine", row.engine);
+    page.emplace_back(std::move(key), c);
+  }
+  rte_tel_data_add_dict_u64(d, "next", next);
+  for (auto& [key, c] : page)
+    if (rte_tel_data_add_dict_container(d, key.c_str(), c, 0) != 0) rte_tel_data_free(c);
+  return 0;
+}
+
 }  // namespace
 
 void publish_telemetry(const Runtime* runtime) {
@@ -115,6 +269,12 @@ void publish_telemetry(const Runtime* runtime) {
                              "Per-engine loop counters. Takes no parameters");
   rte_telemetry_register_cmd("/synwave/mempools", cmd_mempools,
                              "Per-engine mbuf pools: size, in use, available. Takes no parameters");
+  rte_telemetry_register_cmd("/synwave/tcp/states", cmd_tcp_states,
+                             "TCP connections per state (netstat names). Takes no parameters");
+  rte_telemetry_register_cmd("/synwave/tcp/transitions", cmd_tcp_transitions,
+                             "TCP state transitions, FROM/TO -> count. Takes no parameters");
+  rte_telemetry_register_cmd("/synwave/tcp/connections", cmd_tcp_connections,
+                             "TCP connections, one page. Parameters: offset,limit (0,200)");
 }
 
 }  // namespace synwave

@@ -6,6 +6,11 @@
 //   /synwave/counters      every counter summed over engines; param: an engine id for one only
 //   /synwave/engines       per-engine loop counters
 //   /synwave/mempools      per-engine mempool: size, in use, available
+//   /synwave/tcp/states    connections per state, netstat names ("ESTABLISHED": 245, ...)
+//   /synwave/tcp/transitions  state transitions, "FROM/TO" (RFC names) -> count, non-zero only
+//   /synwave/tcp/connections  one page of connections (ss -tan's view); params: offset,limit
+//
+// synwave-ctl (app/synwave-ctl) reads them and prints them like netstat and ss.
 #pragma once
 
 #include "engine/runtime.h"

@@ -55,6 +55,7 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
 }
 
 unsigned Engine::poll_once(Instant now) {
+  last_now_ns_.store(to_ns(now), std::memory_order_relaxed);  // one writer: this thread
   rte_mbuf* frames[512];
   unsigned received = 0;
   timers_.advance(now);  // due TCP timers first, so input sees the same now

@@ -67,6 +67,9 @@ class Engine {
   const CounterSet<EngineStat>& stats() const { return stats_; }
   const std::vector<std::unique_ptr<PortQueue>>& queues() const { return queues_; }
   TimerWheel& timers() { return timers_; }
+  // The `now` of the latest loop iteration, in ns of the engine's clock (the time base of timer
+  // deadlines). Any thread: telemetry reads it to say when a connection's timer expires.
+  std::int64_t last_now_ns() const { return last_now_ns_.load(std::memory_order_relaxed); }
 
  private:
   unsigned id_;
@@ -79,6 +82,7 @@ class Engine {
   std::vector<std::unique_ptr<PortQueue>> queues_;
   Application* app_ = nullptr;
   CounterSet<EngineStat> stats_;
+  std::atomic<std::int64_t> last_now_ns_{0};
 };
 
 }  // namespace synwave

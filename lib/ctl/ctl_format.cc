@@ -1,0 +1,407 @@
+#include "ctl/ctl_format.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+
+namespace synwave::ctl {
+namespace {
+
+// Nesting deeper than any telemetry answer: a bound so hostile input cannot exhaust the stack.
+constexpr int kMaxDepth = 64;
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : text_(text) {}
+
+  std::optional<Json> document(std::string* error) {
+    Json value;
+    skip_space();
+    if (!parse_value(value, 0)) return fail(error);
+    skip_space();
+    if (pos_ != text_.size()) {
+      error_ = "unexpected text after the value";
+      return fail(error);
+    }
+    return value;
+  }
+
+ private:
+  std::optional<Json> fail(std::string* error) const {
+    if (error != nullptr) *error = error_ + " at offset " + std::to_string(pos_);
+    return std::nullopt;
+  }
+
+  bool set_error(const char* what) {
+    if (error_.empty()) error_ = what;
+    return false;
+  }
+
+  void skip_space() {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+      ++pos_;
+  }
+
+  bool consume(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  bool parse_value(Json& out, int depth) {
+    if (depth > kMaxDepth) return set_error("nesting too deep");
+    if (pos_ >= text_.size()) return set_error("unexpected end of input");
+    const char c = text_[pos_];
+    if (c == '{') return parse_object(out, depth);
+    if (c == '[') return parse_array(out, depth);
+    if (c == '"') {
+      out.kind = Json::Kind::kString;
+      return parse_string(out.text);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(out);
+    if (consume("true")) {
+      out.kind = Json::Kind::kBool;
+      out.boolean = true;
+      return true;
+    }
+    if (consume("false")) {
+      out.kind = Json::Kind::kBool;
+      return true;
+    }
+    if (consume("null")) {
+      out.kind = Json::Kind::kNull;
+      return true;
+    }
+    return set_error("unexpected character");
+  }
+
+  bool parse_object(Json& out, int depth) {
+    out.kind = Json::Kind::kObject;
+    ++pos_;  // '{'
+    skip_space();
+    if (consume("}")) return true;
+    for (;;) {
+      skip_space();
+      if (pos_ >= text_.size() || text_[pos_] != '"') return set_error("expected a member name");
+      std::string key;
+      if (!parse_string(key)) return false;
+      skip_space();
+      if (!consume(":")) return set_error("expected ':'");
+      skip_space();
+      Json value;
+      if (!parse_value(value, depth + 1)) return false;
+      out.members.emplace_back(std::move(key), std::move(value));
+      skip_space();
+      if (consume(",")) continue;
+      if (consume("}")) return true;
+      return set_error("expected ',' or '}'");
+    }
+  }
+
+  bool parse_array(Json& out, int depth) {
+    out.kind = Json::Kind::kArray;
+    ++pos_;  // '['
+    skip_space();
+    if (consume("]")) return true;
+    for (;;) {
+      skip_space();
+      Json value;
+      if (!parse_value(value, depth + 1)) return false;
+      out.items.push_back(std::move(value));
+      skip_space();
+      if (consume(",")) continue;
+      if (consume("]")) return true;
+      return set_error("expected ',' or ']'");
+    }
+  }
+
+  bool parse_number(Json& out) {
+    const std::size_t start = pos_;
+    auto digits = [&] {
+      const std::size_t from = pos_;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+      return pos_ - from;
+    };
+    if (text_[pos_] == '-') ++pos_;
+    const std::size_t int_start = pos_;
+    const std::size_t n = digits();
+    if (n == 0) return set_error("expected digits");
+    if (n > 1 && text_[int_start] == '0') return set_error("leading zero");
+    if (pos_ < text_.size() && text_[pos_] == '.') {
+      ++pos_;
+      if (digits() == 0) return set_error("expected digits after '.'");
+    }
+    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
+      if (digits() == 0) return set_error("expected exponent digits");
+    }
+    out.kind = Json::Kind::kNumber;
+    out.text = std::string(text_.substr(start, pos_ - start));
+    return true;
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  bool parse_hex4(std::uint32_t& out) {
+    if (text_.size() - pos_ < 4) return set_error("truncated \\u escape");
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = text_[pos_++];
+      out <<= 4;
+      if (h >= '0' && h <= '9') out |= static_cast<std::uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f') out |= static_cast<std::uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') out |= static_cast<std::uint32_t>(h - 'A' + 10);
+      else return set_error("bad \\u escape");
+    }
+    return true;
+  }
+
+  bool parse_string(std::string& out) {
+    ++pos_;  // '"'
+    for (;;) {
+      if (pos_ >= text_.size()) return set_error("unterminated string");
+      const char c = text_[pos_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return set_error("control character in string");
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= text_.size()) return set_error("unterminated string");
+      const char e = text_[pos_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!parse_hex4(cp)) return false;
+          if (cp >= 0xD800 && cp < 0xDC00) {  // a high surrogate: its low half must follow
+            std::uint32_t low = 0;
+            if (!consume("\\u") || !parse_hex4(low) || low < 0xDC00 || low >= 0xE000)
+              return set_error("unpaired surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp < 0xE000) {
+            return set_error("unpaired surrogate");
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default:
+          return set_error("bad escape");
+      }
+    }
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+  std::string error_;
+};
+
+template <typename T>
+std::optional<T> integer_of(const Json& j) {
+  if (j.kind != Json::Kind::kNumber) return std::nullopt;
+  T value{};
+  const char* first = j.text.data();
+  const char* last = first + j.text.size();
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || end != last) return std::nullopt;
+  return value;
+}
+
+// name -> count lines of an object of non-negative integers, sorted by name; nullopt if malformed.
+std::optional<std::map<std::string, std::uint64_t>> counts_of(const Json& object) {
+  if (!object.is_object()) return std::nullopt;
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& [name, value] : object.members) {
+    const std::optional<std::uint64_t> n = value.as_uint();
+    if (!n) return std::nullopt;
+    counts[name] += *n;
+  }
+  return counts;
+}
+
+std::string pad(std::string text, std::size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+// ss prints a port of 0 (a listener's peer, an unbound end) as "*".
+std::string ss_endpoint(const std::string& endpoint) {
+  if (endpoint.size() >= 2 && endpoint.compare(endpoint.size() - 2, 2, ":0") == 0)
+    return endpoint.substr(0, endpoint.size() - 1) + "*";
+  return endpoint;
+}
+
+}  // namespace
+
+const Json* Json::find(std::string_view key) const {
+  if (kind != Kind::kObject) return nullptr;
+  for (const auto& [name, value] : members)
+    if (name == key) return &value;
+  return nullptr;
+}
+
+std::optional<std::int64_t> Json::as_int() const { return integer_of<std::int64_t>(*this); }
+std::optional<std::uint64_t> Json::as_uint() const { return integer_of<std::uint64_t>(*this); }
+
+std::optional<Json> parse_json(std::string_view text, std::string* error) {
+  return Parser(text).document(error);
+}
+
+const Json* telemetry_value(const Json& answer, std::string_view command) {
+  return answer.find(command);
+}
+
+std::string runtime_dir(std::string_view file_prefix, bool root, const char* runtime_directory_env,
+                        const char* xdg_runtime_dir_env) {
+  std::string base = runtime_directory_env != nullptr && *runtime_directory_env != '\0'
+                         ? runtime_directory_env
+                         : "/var/run";
+  if (!root && xdg_runtime_dir_env != nullptr && *xdg_runtime_dir_env != '\0') base = xdg_runtime_dir_env;
+  return base + "/dpdk/" + std::string(file_prefix);
+}
+
+std::optional<std::string> format_states(const Json& states) {
+  const auto counts = counts_of(states);
+  if (!counts) return std::nullopt;
+  std::string out;
+  for (const auto& [name, n] : *counts)
+    if (n != 0) out += name + " " + std::to_string(n) + "\n";
+  return out;
+}
+
+std::optional<std::string> format_transitions(const Json& transitions) {
+  if (!transitions.is_object()) return std::nullopt;
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& [key, value] : transitions.members) {
+    const std::optional<std::uint64_t> n = value.as_uint();
+    if (!n) return std::nullopt;
+    std::string name = key;
+    if (const std::size_t slash = name.find('/'); slash != std::string::npos) name.replace(slash, 1, "->");
+    counts[name] += *n;
+  }
+  std::string out;
+  for (const auto& [name, n] : counts)
+    if (n != 0) out += name + " " + std::to_string(n) + "\n";
+  return out;
+}
+
+std::optional<std::string> format_counters(const Json& counters, bool all) {
+  if (!counters.is_object()) return std::nullopt;
+  std::string out;
+  for (const auto& [name, value] : counters.members) {
+    if (!value.as_uint()) return std::nullopt;
+    if (all || value.text != "0") out += name + " " + value.text + "\n";
+  }
+  return out;
+}
+
+std::optional<ConnectionsPage> parse_connections_page(const Json& value, std::string* error) {
+  auto fail = [&](const std::string& what) -> std::optional<ConnectionsPage> {
+    if (error != nullptr) *error = what;
+    return std::nullopt;
+  };
+  if (!value.is_object()) return fail("not an object");
+  ConnectionsPage page;
+  const Json* total = value.find("total");
+  const Json* next = value.find("next");
+  if (total == nullptr || !total->as_uint()) return fail("no \"total\"");
+  if (next == nullptr || !next->as_uint()) return fail("no \"next\"");
+  page.total = *total->as_uint();
+  page.next = *next->as_uint();
+  for (const auto& [key, entry] : value.members) {
+    if (key == "total" || key == "offset" || key == "next") continue;
+    if (!entry.is_object()) return fail("entry " + key + " is not an object");
+    Connection c;
+    auto text = [&](const char* name, std::string& out) {
+      const Json* j = entry.find(name);
+      if (j == nullptr || j->kind != Json::Kind::kString) return false;
+      out = j->text;
+      return true;
+    };
+    auto unsigned_number = [&](const char* name, std::uint64_t& out) {
+      const Json* j = entry.find(name);
+      if (j == nullptr || !j->as_uint()) return false;
+      out = *j->as_uint();
+      return true;
+    };
+    const Json* expires = entry.find("expires_ms");
+    if (!text("state", c.state) || !text("local", c.local) || !text("remote", c.remote) ||
+        !text("timer", c.timer) || !unsigned_number("recv_q", c.recv_q) ||
+        !unsigned_number("send_q", c.send_q) || !unsigned_number("retransmits", c.retransmits) ||
+        !unsigned_number("engine", c.engine) || expires == nullptr || !expires->as_int())
+      return fail("entry " + key + " lacks a field");
+    c.expires_ms = *expires->as_int();
+    page.connections.push_back(std::move(c));
+  }
+  return page;
+}
+
+std::string ss_duration(std::int64_t ms) {
+  if (ms <= 0) return "0ms";
+  std::int64_t secs = ms / 1000;
+  const std::int64_t minutes = secs / 60;
+  secs %= 60;
+  std::int64_t msecs = ms % 1000;
+  std::string out;
+  if (minutes != 0) {
+    msecs = 0;
+    out += std::to_string(minutes) + "min";
+    if (minutes > 9) secs = 0;
+  }
+  if (secs != 0) {
+    if (secs > 9) msecs = 0;
+    out += std::to_string(secs) + (msecs != 0 ? "." : "sec");
+  }
+  if (msecs != 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "%03d", static_cast<int>(msecs));
+    out += std::string(buf) + "ms";
+  }
+  return out;
+}
+
+std::string ss_timer(const Connection& c) {
+  if (c.timer.empty() || c.timer == "off") return "";
+  return "timer:(" + c.timer + "," + ss_duration(c.expires_ms) + "," + std::to_string(c.retransmits) + ")";
+}
+
+// Column widths follow the header: State 10, Recv-Q 6, Send-Q 6, Local 19, Peer 17, then Timer.
+std::string connections_header() {
+  return "State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Timer";
+}
+
+std::string format_connection(const Connection& c) {
+  std::string line = pad(c.state, 10) + " " + pad(std::to_string(c.recv_q), 6) + " " +
+                     pad(std::to_string(c.send_q), 6) + " " + pad(ss_endpoint(c.local), 19) + " " +
+                     pad(ss_endpoint(c.remote), 17) + " " + ss_timer(c);
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+}  // namespace synwave::ctl

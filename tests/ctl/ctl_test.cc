@@ -1,0 +1,169 @@
+#include "ctl/ctl_format.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace synwave::ctl {
+namespace {
+
+Json parse(std::string_view text) {
+  std::string error;
+  std::optional<Json> j = parse_json(text, &error);
+  EXPECT_TRUE(j.has_value()) << text << ": " << error;
+  return j.value_or(Json{});
+}
+
+TEST(ParseJson, ReadsTheTelemetryGreeting) {
+  const Json j = parse(R"({"version":"DPDK 22.11.11","pid":4242,"max_output_len":16384})");
+  ASSERT_TRUE(j.is_object());
+  ASSERT_EQ(j.members.size(), 3u);
+  EXPECT_EQ(j.find("version")->text, "DPDK 22.11.11");
+  EXPECT_EQ(j.find("pid")->as_int(), 4242);
+  EXPECT_EQ(j.find("max_output_len")->as_uint(), 16384u);
+  EXPECT_EQ(j.find("absent"), nullptr);
+}
+
+TEST(ParseJson, KeepsMemberOrderAndNesting) {
+  const Json j = parse(R"( { "b" : [1, -2, 3.5, true, false, null, "x"], "a": {"c": {}} } )");
+  ASSERT_EQ(j.members.size(), 2u);
+  EXPECT_EQ(j.members[0].first, "b");
+  EXPECT_EQ(j.members[1].first, "a");
+  const Json& b = *j.find("b");
+  ASSERT_EQ(b.items.size(), 7u);
+  EXPECT_EQ(b.items[0].as_uint(), 1u);
+  EXPECT_EQ(b.items[1].as_int(), -2);
+  EXPECT_FALSE(b.items[1].as_uint().has_value());
+  EXPECT_FALSE(b.items[2].as_int().has_value());  // not an integer
+  EXPECT_EQ(b.items[2].text, "3.5");
+  EXPECT_TRUE(b.items[3].boolean);
+  EXPECT_EQ(b.items[4].kind, Json::Kind::kBool);
+  EXPECT_TRUE(b.items[5].is_null());
+  EXPECT_EQ(b.items[6].text, "x");
+  EXPECT_TRUE(j.find("a")->find("c")->is_object());
+}
+
+TEST(ParseJson, DecodesEscapes) {
+  const Json j = parse(R"(["a\"b\\c\/d\n\t", "\u00e9\u20ac", "\ud83d\ude00"])");
+  EXPECT_EQ(j.items[0].text, "a\"b\\c/d\n\t");
+  EXPECT_EQ(j.items[1].text, "\xc3\xa9\xe2\x82\xac");
+  EXPECT_EQ(j.items[2].text, "\xf0\x9f\x98\x80");
+}
+
+TEST(ParseJson, HandlesLargeCounters) {
+  const Json j = parse(R"({"n":18446744073709551615,"over":18446744073709551616})");
+  EXPECT_EQ(j.find("n")->as_uint(), 18446744073709551615u);
+  EXPECT_FALSE(j.find("n")->as_int().has_value());
+  EXPECT_FALSE(j.find("over")->as_uint().has_value());
+}
+
+TEST(ParseJson, RejectsMalformedInput) {
+  for (const char* bad : {"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[1 2]", "01", "-", "1.", "1e",
+                          "\"abc", "\"\\x\"", "\"\\ud800\"", "tru", "{} x", "{'a':1}", "\"a\nb\"",
+                          "{\"a\":1,}"}) {
+    std::string error;
+    EXPECT_FALSE(parse_json(bad, &error).has_value()) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
+TEST(ParseJson, BoundsNesting) {
+  const std::string deep = std::string(1000, '[') + std::string(1000, ']');
+  std::string error;
+  EXPECT_FALSE(parse_json(deep, &error).has_value());
+  EXPECT_NE(error.find("deep"), std::string::npos) << error;
+}
+
+TEST(TelemetryValue, UnwrapsTheCommand) {
+  const Json answer = parse(R"({"/synwave/tcp/states":{"LISTEN":1}})");
+  ASSERT_NE(telemetry_value(answer, "/synwave/tcp/states"), nullptr);
+  EXPECT_EQ(telemetry_value(answer, "/synwave/tcp/states")->find("LISTEN")->as_uint(), 1u);
+  EXPECT_EQ(telemetry_value(answer, "/synwave/counters"), nullptr);
+  EXPECT_TRUE(telemetry_value(parse(R"({"/synwave/x":null})"), "/synwave/x")->is_null());
+}
+
+TEST(RuntimeDir, FollowsDpdkTelemetryPy) {
+  EXPECT_EQ(runtime_dir("synwave", true, nullptr, "/run/user/1000"), "/var/run/dpdk/synwave");
+  EXPECT_EQ(runtime_dir("sw-x", false, nullptr, "/run/user/1000"), "/run/user/1000/dpdk/sw-x");
+  EXPECT_EQ(runtime_dir("sw-x", false, nullptr, nullptr), "/var/run/dpdk/sw-x");
+  EXPECT_EQ(runtime_dir("p", true, "/run", nullptr), "/run/dpdk/p");
+}
+
+TEST(FormatStates, PrintsNonEmptyStatesSortedLikeSeed000) {
+  const Json states = parse(
+      R"({"LISTEN":1,"SYN_SENT":0,"SYN_RECV":0,"ESTABLISHED":245,"FIN_WAIT1":0,"FIN_WAIT2":0,)"
+      R"("CLOSING":0,"TIME_WAIT":3,"CLOSE_WAIT":134,"LAST_ACK":0})");
+  EXPECT_EQ(format_states(states), "CLOSE_WAIT 134\nESTABLISHED 245\nLISTEN 1\nTIME_WAIT 3\n");
+  EXPECT_EQ(format_states(parse(R"({"LISTEN":0})")), "");
+  EXPECT_FALSE(format_states(parse(R"({"LISTEN":"x"})")).has_value());
+  EXPECT_FALSE(format_states(parse("[1]")).has_value());
+}
+
+TEST(FormatTransitions, UsesArrowsAndSkipsZeros) {
+  const Json t = parse(R"({"CLOSED/LISTEN":1,"SYN_RCVD/ESTABLISHED":3,"ESTABLISHED/CLOSE_WAIT":3,"CLOSED/SYN_SENT":0})");
+  EXPECT_EQ(format_transitions(t),
+            "CLOSED->LISTEN 1\nESTABLISHED->CLOSE_WAIT 3\nSYN_RCVD->ESTABLISHED 3\n");
+}
+
+TEST(FormatCounters, NonZeroUnlessAll) {
+  const Json c = parse(R"({"rx_frames":12,"drop_tcp_no_socket":0,"tcp_segments_in":9})");
+  EXPECT_EQ(format_counters(c, false), "rx_frames 12\ntcp_segments_in 9\n");
+  EXPECT_EQ(format_counters(c, true), "rx_frames 12\ndrop_tcp_no_socket 0\ntcp_segments_in 9\n");
+  EXPECT_FALSE(format_counters(parse(R"({"a":-1})"), true).has_value());
+}
+
+TEST(SsDuration, MatchesSsPrintMsTimer) {
+  EXPECT_EQ(ss_duration(200), "200ms");
+  EXPECT_EQ(ss_duration(5), "005ms");
+  EXPECT_EQ(ss_duration(1500), "1.500ms");
+  EXPECT_EQ(ss_duration(9999), "9.999ms");
+  EXPECT_EQ(ss_duration(10500), "10sec");
+  EXPECT_EQ(ss_duration(59000), "59sec");
+  EXPECT_EQ(ss_duration(60000), "1min");
+  EXPECT_EQ(ss_duration(123456), "2min3sec");
+  EXPECT_EQ(ss_duration(7'200'000), "120min");
+  EXPECT_EQ(ss_duration(0), "0ms");
+  EXPECT_EQ(ss_duration(-3), "0ms");
+}
+
+TEST(ConnectionsPage, ParsesAPageAndFormatsRowsLikeSs) {
+  const Json value = parse(
+      R"({"total":3,"offset":0,"next":2,)"
+      R"("0":{"state":"LISTEN","local":"0.0.0.0:8080","remote":"0.0.0.0:0","recv_q":0,"send_q":128,)"
+      R"("timer":"off","expires_ms":0,"retransmits":0,"engine":0},)"
+      R"("1":{"state":"SYN-SENT","local":"198.18.0.2:40000","remote":"198.18.0.1:9","recv_q":0,"send_q":0,)"
+      R"("timer":"on","expires_ms":200,"retransmits":1,"engine":1}})");
+  std::string error;
+  const auto page = parse_connections_page(value, &error);
+  ASSERT_TRUE(page.has_value()) << error;
+  EXPECT_EQ(page->total, 3u);
+  EXPECT_EQ(page->next, 2u);
+  ASSERT_EQ(page->connections.size(), 2u);
+  EXPECT_EQ(page->connections[1].engine, 1u);
+
+  EXPECT_EQ(connections_header(), "State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Timer");
+  EXPECT_EQ(format_connection(page->connections[0]),
+            "LISTEN     0      128    0.0.0.0:8080        0.0.0.0:*");
+  EXPECT_EQ(format_connection(page->connections[1]),
+            "SYN-SENT   0      0      198.18.0.2:40000    198.18.0.1:9      timer:(on,200ms,1)");
+  Connection tw{.state = "TIME-WAIT", .local = "198.18.0.2:8080", .remote = "198.18.0.1:51234",
+                .timer = "timewait", .expires_ms = 59'400};
+  EXPECT_EQ(format_connection(tw),
+            "TIME-WAIT  0      0      198.18.0.2:8080     198.18.0.1:51234  timer:(timewait,59sec,0)");
+  // Columns line up with the header.
+  EXPECT_EQ(format_connection(tw).find("198.18.0.2"), connections_header().find("Local"));
+  EXPECT_EQ(format_connection(tw).find("198.18.0.1"), connections_header().find("Peer"));
+  EXPECT_EQ(format_connection(tw).find("timer"), connections_header().find("Timer"));
+}
+
+TEST(ConnectionsPage, RejectsIncompleteAnswers) {
+  EXPECT_FALSE(parse_connections_page(parse(R"({"next":0})")).has_value());
+  EXPECT_FALSE(parse_connections_page(parse(R"({"total":1,"next":1,"0":{"state":"ESTAB"}})")).has_value());
+  EXPECT_FALSE(parse_connections_page(parse(R"({"total":1,"next":1,"0":7})")).has_value());
+  const auto empty = parse_connections_page(parse(R"({"total":0,"offset":0,"next":0})"));
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->connections.empty());
+}
+
+}  // namespace
+}  // namespace synwave::ctl
