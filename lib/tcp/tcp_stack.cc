@@ -213,9 +213,7 @@ std::uint32_t TcpStack::Impl::compute_readiness(const Tcb& t) const {
   if (fin_received(t.state)) r |= kPeerClosed;
   if (can_send_data(t.state) && !t.fin_requested && t.send_queue.bytes() < 65536 * 4) r |= kWritable;
   if (t.connected_edge) r |= kConnected;
-  if (t.terminal_error != 0 || (t.state == State::kClosed && t.listener == kNoIndex && t.hashed == false &&
-                                t.tuple.remote.value != 0))
-    r |= kClosed | kReadable | kWritable;
+  if (t.terminal_error != 0) r |= kClosed | kReadable | kWritable;  // over: reset, timed out or ended
   return r;
 }
 
@@ -250,16 +248,16 @@ void TcpStack::Impl::finish(Tcb& t, int error) {
 }
 
 std::size_t TcpStack::take_ready(std::span<int> out) {
-  std::size_t n = 0;
   auto& ready = impl_->ready;
-  while (n < out.size() && !ready.empty()) {
-    const int s = ready.front();
-    ready.erase(ready.begin());
+  std::size_t taken = 0, n = 0;
+  for (; taken < ready.size() && n < out.size(); ++taken) {
+    const int s = ready[taken];
     if (Tcb* t = impl_->from_socket(s)) {
       t->in_ready_list = false;
       out[n++] = s;
     }
   }
+  ready.erase(ready.begin(), ready.begin() + static_cast<std::ptrdiff_t>(taken));  // one move per call
   return n;
 }
 
@@ -320,11 +318,12 @@ int TcpStack::connect(int s, Endpoint remote) {
   switch (t->state) {
     case State::kClosed: break;
     case State::kSynSent: case State::kSynReceived: return -EALREADY;
-    case State::kListen: return -EISCONN == 0 ? 0 : -EINVAL;
+    case State::kListen: return -EISCONN;  // Linux inet_stream_connect: not TCP_CLOSE
     default: return -EISCONN;
   }
   if (t->terminal_error != 0) return -EISCONN;  // a connection that already ended (Linux: EISCONN/EBADFD)
-  if (remote.port == 0 || remote.addr.value == 0) return -ECONNREFUSED == 0 ? 0 : -EINVAL;
+  // Linux would send 0.0.0.0 to its own loopback; a DPDK port has none.
+  if (remote.addr.value == 0) return -ENETUNREACH;
   if (int r = impl_->autobind_for_connect(*t, remote); r < 0) return r;
   t->tuple.remote = remote.addr;
   t->tuple.remote_port = remote.port;

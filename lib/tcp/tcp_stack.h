@@ -47,7 +47,7 @@ struct Endpoint {
 enum Readiness : std::uint32_t {
   kReadable = 1u << 0,     // recv() would not block: data, end of stream, or an error
   kWritable = 1u << 1,     // send() would not block
-  kConnected = 1u << 2,    // an active open completed (the edge; the socket is then writable)
+  kConnected = 1u << 2,    // an active open has completed (stays set; the socket is writable)
   kAcceptReady = 1u << 3,  // a listener has a connection to accept()
   kPeerClosed = 1u << 4,   // the peer's FIN arrived (EPOLLRDHUP)
   kClosed = 1u << 5,       // the connection is over: both directions closed, reset or timed out
