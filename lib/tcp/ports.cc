@@ -90,17 +90,20 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
   const unsigned low = params.sysctl.ip_local_port_range_low;
   const unsigned high = params.sysctl.ip_local_port_range_high;
   const unsigned size = high - low + 1;
-  // A per-destination starting point (RFC 6056 algorithm 3 in spirit), advanced on every use.
-  const unsigned start = (remote.addr.value * 2654435761u ^ remote.port * 40503u) + ephemeral_counter++;
-  for (int parity = 0; parity <= 1; ++parity) {
-    for (unsigned i = 0; i < size; ++i) {
-      const unsigned candidate = low + (start + i) % size;
-      if ((candidate & 1u) != static_cast<unsigned>(parity)) continue;
+  // A per-destination starting point (RFC 6056 algorithm 3 in spirit). After a success the offset
+  // moves past every port this search looked at (Linux's table_perturb += i + 2), so the next
+  // search starts where free ports are, instead of re-probing the ones just taken.
+  const unsigned start = (remote.addr.value * 2654435761u ^ remote.port * 40503u) + ephemeral_counter;
+  for (unsigned parity = 0; parity <= 1; ++parity) {
+    for (unsigned j = 0; j < (size + 1) / 2; ++j) {
+      const unsigned candidate = low + ((start + 2 * j) % size & ~1u) + parity;
+      if (candidate > high) continue;
       const auto port = static_cast<std::uint16_t>(candidate);
       bool shared_by_connects_only = true;
-      for (std::uint32_t j = port_head[port]; j != kNoIndex; j = slab[j].next_on_port)
-        if (!slab[j].autobound) shared_by_connects_only = false;
+      for (std::uint32_t k = port_head[port]; k != kNoIndex; k = slab[k].next_on_port)
+        if (!slab[k].autobound) shared_by_connects_only = false;
       if (!shared_by_connects_only || !tuple_free(port)) continue;
+      ephemeral_counter += 2 * j + 2;
       t.tuple.local = params.address;
       t.tuple.local_port = port;
       t.next_on_port = port_head[port];

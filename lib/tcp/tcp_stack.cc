@@ -222,6 +222,11 @@ void TcpStack::Impl::update_readiness(Tcb& t) {
   if (r == t.readiness) return;
   t.readiness = r;
   if (!t.in_ready_list && !t.orphan && t.listener == kNoIndex) {
+    // Released sockets leave stale ids behind; an application that never drains the list must
+    // not make it grow without bound, so compact it when it outgrows the slab (amortized O(1)).
+    if (ready.size() >= slab_size) {
+      std::erase_if(ready, [this](int id) { return from_socket(id) == nullptr; });
+    }
     t.in_ready_list = true;
     ready.push_back(socket_id(t));
   }
