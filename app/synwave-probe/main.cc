@@ -34,11 +34,9 @@
 #include "ctl/telemetry.h"
 #include "engine/application.h"
 #include "engine/runtime.h"
+#include "engine/stop_signal.h"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string errno_name(int e) {
   const char* name = strerrorname_np(e < 0 ? -e : e);
@@ -216,7 +214,7 @@ class Probe : public synwave::Application {
       autoclose_ = v == "on";
       emit("autoclose " + v);
     } else if (cmd == "quit") {
-      g_stop.store(true, std::memory_order_relaxed);
+      synwave::request_stop();
     } else if (!cmd.empty()) {
       emit("error unknown-command " + cmd);
     }
@@ -254,12 +252,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synwave-probe: %s\n", std::string(config.status().message()).c_str());
     return 1;
   }
-  struct sigaction action = {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-
+  const std::atomic<bool>& stop = synwave::stop_on_signals();
   auto runtime = synwave::Runtime::start(*std::move(config));
   if (!runtime.ok()) {
     std::fprintf(stderr, "synwave-probe: %s\n", std::string(runtime.status().message()).c_str());
@@ -280,7 +273,7 @@ int main(int argc, char** argv) {
 
   std::printf("ready %s\n", synwave::format_mac(stack.ports().front().mac).c_str());
   std::fflush(stdout);
-  stack.run(g_stop);
+  stack.run(stop);
   synwave::withdraw_telemetry();
   int status = 0;
   for (const synwave::PoolReport& pool : stack.shutdown()) {

@@ -13,14 +13,9 @@
 #include "ctl/telemetry.h"
 #include "engine/eal.h"
 #include "engine/runtime.h"
+#include "engine/stop_signal.h"
 
 namespace {
-
-// Set by the signal handler, read by every engine loop. A lock-free atomic is async-signal-safe.
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
 constexpr const char kUsage[] =
     "Usage: synwave --config FILE [--check] [--print-eal-args]\n"
@@ -87,12 +82,7 @@ int main(int argc, char** argv) {
     return status;
   }
 
-  struct sigaction action = {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-
+  const std::atomic<bool>& stop = synwave::stop_on_signals();
   auto runtime = synwave::Runtime::start(*std::move(config));
   if (!runtime.ok()) {
     std::fprintf(stderr, "synwave: %s\n", std::string(runtime.status().message()).c_str());
@@ -111,7 +101,7 @@ int main(int argc, char** argv) {
               stack.config().eal.file_prefix.c_str());
   std::fflush(stdout);
 
-  stack.run(g_stop);
+  stack.run(stop);
 
   synwave::withdraw_telemetry();
   int status = 0;

@@ -76,12 +76,25 @@ class Stack:
 
     # --- life cycle -------------------------------------------------------------------------
 
-    def start(self, timeout=30):
+    def _make_namespace(self):
         _live_stacks.append(self)
         run(["ip", "netns", "delete", self.netns], check=False)
         run(["ip", "netns", "add", self.netns])
+        # No IPv6 on the kernel side: its router solicitations would make drop counts vary.
         self.ns(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
         self.ns(["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+
+    def _hand_tap_to_namespace(self):
+        """The TAP exists once the port has started; give the kernel end to the namespace."""
+        run(["ip", "link", "set", "dev", self.iface, "netns", self.netns])
+        self.ns(["sysctl", "-qw", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
+        self.ns(["ip", "link", "set", "dev", self.iface, "address", KERNEL_MAC])
+        self.ns(["ip", "addr", "add", f"{KERNEL_IP}/{PREFIX_LEN}", "dev", self.iface])
+        self.ns(["ip", "link", "set", "dev", self.iface, "up"])
+        self.ns(["ip", "link", "set", "dev", "lo", "up"])
+
+    def start(self, timeout=30):
+        self._make_namespace()
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen([synwave_binary(), "--config", self.config_path],
                                         stdout=self._log, stderr=subprocess.STDOUT)
@@ -92,14 +105,7 @@ class Stack:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"synwave not ready after {timeout}s:\n{self._read_log()}")
             time.sleep(0.05)
-        # The TAP exists once the port has started; hand the kernel end to the namespace.
-        run(["ip", "link", "set", "dev", self.iface, "netns", self.netns])
-        # No IPv6 on the kernel side: its router solicitations would make drop counts vary.
-        self.ns(["sysctl", "-qw", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
-        self.ns(["ip", "link", "set", "dev", self.iface, "address", KERNEL_MAC])
-        self.ns(["ip", "addr", "add", f"{KERNEL_IP}/{PREFIX_LEN}", "dev", self.iface])
-        self.ns(["ip", "link", "set", "dev", self.iface, "up"])
-        self.ns(["ip", "link", "set", "dev", "lo", "up"])
+        self._hand_tap_to_namespace()
         return self
 
     def stop(self, timeout=15):
@@ -221,11 +227,7 @@ class Probe(Stack):
 
     def start(self, timeout=30):
         import threading
-        _live_stacks.append(self)
-        run(["ip", "netns", "delete", self.netns], check=False)
-        run(["ip", "netns", "add", self.netns])
-        self.ns(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"])
-        self.ns(["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+        self._make_namespace()
         binary = os.environ.get("SYNWAVE_PROBE_BIN")
         if not binary:
             raise RuntimeError("SYNWAVE_PROBE_BIN is not set (run through meson test)")
@@ -245,12 +247,7 @@ class Probe(Stack):
 
         threading.Thread(target=reader, daemon=True).start()
         self.expect(r"ready ", timeout)
-        run(["ip", "link", "set", "dev", self.iface, "netns", self.netns])
-        self.ns(["sysctl", "-qw", f"net.ipv6.conf.{self.iface}.disable_ipv6=1"])
-        self.ns(["ip", "link", "set", "dev", self.iface, "address", KERNEL_MAC])
-        self.ns(["ip", "addr", "add", f"{KERNEL_IP}/{PREFIX_LEN}", "dev", self.iface])
-        self.ns(["ip", "link", "set", "dev", self.iface, "up"])
-        self.ns(["ip", "link", "set", "dev", "lo", "up"])
+        self._hand_tap_to_namespace()
         return self
 
     def stop(self, timeout=15):
