@@ -1,5 +1,6 @@
 // Segment arrival: RFC 9293 section 3.10.7 ("SEGMENT ARRIVES"), with RFC 5961's defences and the
 // Linux behaviour of ../shared/docs/behaviour.md. Each state's handler cites the clause it follows.
+#include <algorithm>
 #include <cerrno>
 
 #include "tcp/tcp_stack_impl.h"
@@ -68,6 +69,10 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
     return;
   }
   if (!seg.flags.syn()) return;
+  if (seg.flags.fin()) {
+    drops.inc(TcpDrop::kSynFin);  // Linux discards SYN+FIN in LISTEN
+    return;
+  }
   // Linux tcp_conn_request: a full accept queue drops the SYN silently; the client retries.
   if (accept_queue_full(listener)) {
     stats.inc(TcpStat::kListenOverflows);
@@ -93,10 +98,7 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
   child->hashed = true;
   // The child shares the listener's port (Linux inet_inherit_port) and its SO_REUSEADDR.
   child->reuse_addr = listener.reuse_addr;
-  child->bound = true;
-  child->next_on_port = port_head[child->tuple.local_port];
-  port_head[child->tuple.local_port] = child->index;
-  child->listed_on_port = true;
+  link_port(*child, child->tuple.local_port);
   child->listener = listener.index;
   child->user_mss = listener.user_mss;
   ++listener.syn_queue_len;
@@ -112,6 +114,7 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
   child->snd_una = child->iss;
   child->snd_nxt = child->iss;
   child->snd_wnd = seg.window;  // never scaled in a SYN (RFC 7323 2.2)
+  child->max_snd_wnd = seg.window;
   child->snd_wl1 = seg.seq;
   set_state(*child, State::kSynReceived);
   stats.inc(TcpStat::kPassiveOpens);
@@ -123,7 +126,11 @@ void TcpStack::Impl::apply_syn_options(Tcb& t, const Segment& seg) {
   std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
   if (t.user_mss != 0) adv = std::min(adv, t.user_mss);
   t.adv_mss = adv;
-  t.mss = std::min<std::uint16_t>(o.mss.value_or(536), adv);
+  // Linux ignores an MSS of 0 and never sends segments smaller than tcp_min_snd_mss (48) plus
+  // options: a hostile MSS must not make us loop on empty segments.
+  constexpr std::uint16_t kMinSndMss = 48 + 40;
+  const std::uint16_t offered = o.mss && *o.mss != 0 ? *o.mss : 536;
+  t.mss = std::clamp<std::uint16_t>(offered, std::min<std::uint16_t>(kMinSndMss, adv), adv);
   if (o.window_scale && params.sysctl.tcp_window_scaling) {
     t.ws_ok = true;
     t.snd_wscale = std::min(*o.window_scale, kMaxWindowScale);
@@ -169,12 +176,13 @@ void TcpStack::Impl::input_syn_sent(Tcb& t, Segment& seg) {
   if (seg.flags.ack()) {
     t.snd_una = seg.ack;
     t.snd_wnd = seg.window;  // unscaled in a SYN-ACK
+    t.max_snd_wnd = seg.window;
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = seg.ack;
     if (t.rtt_timing && t.retransmits == 0) rtt_sample(t, timers.now() - t.rtt_start);
     t.rtt_timing = false;
+    send_ack(t);  // the third segment of the handshake, before anything established() sends
     established(t);
-    send_ack(t);
     return;
   }
   // Simultaneous open: both sent SYNs. Answer with SYN-ACK, same ISS, and wait for its ACK.
@@ -203,6 +211,7 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
       seg.seq == t.irs) {
     t.snd_nxt = t.iss;
     send_syn(t);
+    t.rtt_timing = false;  // Karn: the ACK may answer either SYN-ACK
     return;
   }
   // Simultaneous open (Linux tcp_validate_incoming): the peer's SYN-ACK repeats its SYN and
@@ -240,6 +249,11 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
     send_challenge_ack(t);
     return;
   }
+  // RFC 7323 4.3: remember the peer's latest TSval, echoed in our TSecr.
+  if (t.ts_ok && seg.options.timestamps && seg.seq <= t.rcv_nxt) {
+    t.ts_recent = seg.options.timestamps->val;
+    t.ts_recent_stamp = timers.now();
+  }
   // Fifth: the ACK field.
   if (!seg.flags.ack()) {
     drops.inc(TcpDrop::kNoAck);
@@ -258,6 +272,7 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
         // the SYN-ACK; with tcp_abort_on_overflow=1, reset instead.
         stats.inc(TcpStat::kListenOverflows);
         drops.inc(TcpDrop::kFullAcceptQueue);
+        drops.inc(TcpDrop::kListenDrops);
         if (params.sysctl.tcp_abort_on_overflow) {
           send_rst_for(seg);
           stats.inc(TcpStat::kAttemptFails);
@@ -302,9 +317,6 @@ void TcpStack::Impl::handle_rst(Tcb& t, const Segment&) {
       return;
     case State::kEstablished:
     case State::kCloseWait:
-      stats.inc(TcpStat::kEstablishedResets);
-      finish(t, ECONNRESET);
-      return;
     case State::kFinWait1:
     case State::kFinWait2:
       finish(t, ECONNRESET);
@@ -324,6 +336,12 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
     send_ack(t);
     return false;
   }
+  if (seg.ack < t.snd_una - t.max_snd_wnd) {
+    // RFC 5961 5.2: an ACK older than any window we were offered is not from the peer.
+    drops.inc(TcpDrop::kOldAck);
+    send_challenge_ack(t);
+    return false;
+  }
   if (seg.ack > t.snd_una) {
     std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - t.snd_una);
     if (t.fin_sent && seg.ack > t.fin_seq) --acked;  // the FIN's sequence number is not data
@@ -340,6 +358,7 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
   // Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule).
   if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
     t.snd_wnd = seg.window << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = seg.ack;
   }
@@ -374,18 +393,19 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
 // RFC 9293 3.10.7.4, seventh check: in-order data goes to the receive queue, in its mbuf.
 void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
   if (!can_receive_data(t.state)) return;  // the peer's FIN came already: ignore
-  if (t.orphan || t.read_shutdown) {
-    // Linux: data for a socket nobody will read resets the connection.
-    stats.inc(TcpStat::kAbortOnClose);
-    send_rst(t);
-    finish(t, ECONNRESET);
-    return;
-  }
   std::uint32_t skip = 0;
   if (seg.seq < t.rcv_nxt) skip = static_cast<std::uint32_t>(t.rcv_nxt - seg.seq);
   if (seg.seq > t.rcv_nxt || skip >= seg.payload_len) {
     // Out of order (kept by the reliable-transfer work) or entirely old: ask for what we need.
     send_ack(t);
+    return;
+  }
+  if (t.orphan) {
+    // Linux (tcp_rcv_state_process, FIN_WAIT_1/2 after close()): new data nobody will read
+    // resets the connection. Old, retransmitted data was simply acknowledged above.
+    stats.inc(TcpStat::kAbortOnData);
+    send_rst(t);
+    finish(t, ECONNRESET);
     return;
   }
   std::uint32_t take = seg.payload_len - skip;
@@ -436,6 +456,8 @@ void TcpStack::Impl::handle_fin(Tcb& t, const Segment& seg) {
 }
 
 void TcpStack::Impl::established(Tcb& t) {
+  // RFC 6298 5.7: after a retransmitted handshake (no RTT sample), data starts with RTO 3 s.
+  if (!t.rtt_measured) t.rto = std::chrono::seconds(3);
   t.retransmits = 0;
   if (t.snd_una == t.snd_nxt) timers.cancel(t.rtx_timer);
   const bool passive = t.listener != kNoIndex;
@@ -445,6 +467,11 @@ void TcpStack::Impl::established(Tcb& t) {
   } else {
     t.connected_edge = true;
     update_readiness(t);
+  }
+  if (t.fin_requested) {
+    // shutdown(SHUT_WR) before the handshake completed: the FIN goes now.
+    set_state(t, State::kFinWait1);
+    push_data(t);
   }
 }
 
@@ -461,7 +488,7 @@ void TcpStack::Impl::input_time_wait(Tcb& t, Segment& seg) {
     const bool newer_ts = t.ts_ok && seg.options.timestamps &&
                           static_cast<std::int32_t>(seg.options.timestamps->val - t.ts_recent) > 0;
     const std::uint16_t port = t.tuple.local_port;
-    if ((seg.seq > t.rcv_nxt || newer_ts) && listener_by_port[port] != kNoIndex) {
+    if ((seg.seq > t.rcv_nxt || newer_ts) && t.orphan && listener_by_port[port] != kNoIndex) {
       const Seq next_isn = t.snd_nxt + 65535u + 2u;
       stats.inc(TcpStat::kTimeWaitRecycled);
       release(t);

@@ -37,7 +37,10 @@ bool TcpStack::Impl::emit_raw(const FourTuple& tuple, std::uint8_t flags, Seq se
   }
   const std::size_t tcp_header = wire::kTcpMinHeaderLen + wire::tcp_options_len(options);
   const std::size_t total = kIpHeaderLen + tcp_header + data_len;
-  auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(total)));
+  // A segment never exceeds one mbuf: the MSS is clamped to the MTU, so this only guards bugs.
+  auto* p = total <= rte_pktmbuf_tailroom(m)
+                ? reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(total)))
+                : nullptr;
   if (p == nullptr) {
     rte_pktmbuf_free(m);
     drops.inc(TcpDrop::kNoBuffer);

@@ -47,20 +47,26 @@ int TcpStack::Impl::bind_port(Tcb& t, Ipv4Addr addr, std::uint16_t port) {
     return -EADDRINUSE;
   }
   t.tuple.local = addr;
+  link_port(t, port);
+  return 0;
+}
+
+void TcpStack::Impl::link_port(Tcb& t, std::uint16_t port) {
   t.tuple.local_port = port;
+  t.prev_on_port = kNoIndex;
   t.next_on_port = port_head[port];
+  if (t.next_on_port != kNoIndex) slab[t.next_on_port].prev_on_port = t.index;
   port_head[port] = t.index;
   t.listed_on_port = true;
   t.bound = true;
-  return 0;
 }
 
 void TcpStack::Impl::unbind(Tcb& t) {
   if (!t.listed_on_port) return;
-  std::uint32_t* link = &port_head[t.tuple.local_port];
-  while (*link != kNoIndex && *link != t.index) link = &slab[*link].next_on_port;
-  if (*link == t.index) *link = t.next_on_port;
-  t.next_on_port = kNoIndex;
+  if (t.prev_on_port != kNoIndex) slab[t.prev_on_port].next_on_port = t.next_on_port;
+  else port_head[t.tuple.local_port] = t.next_on_port;
+  if (t.next_on_port != kNoIndex) slab[t.next_on_port].prev_on_port = t.prev_on_port;
+  t.next_on_port = t.prev_on_port = kNoIndex;
   t.listed_on_port = false;
   t.bound = false;
 }
@@ -75,7 +81,7 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
                           .remote_port = remote.port};
     auto* other = static_cast<Tcb*>(connections->lookup(tuple));
     if (other == nullptr) return true;
-    if (other->state == State::kTimeWait && params.sysctl.tcp_tw_reuse == 1 && other->ts_ok &&
+    if (other->state == State::kTimeWait && other->orphan && params.sysctl.tcp_tw_reuse == 1 && other->ts_ok &&
         timers.now() - other->ts_recent_stamp >= std::chrono::seconds(1)) {
       stats.inc(TcpStat::kTimeWaitRecycled);
       release(*other);
@@ -105,11 +111,7 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
       if (!shared_by_connects_only || !tuple_free(port)) continue;
       ephemeral_counter += 2 * j + 2;
       t.tuple.local = params.address;
-      t.tuple.local_port = port;
-      t.next_on_port = port_head[port];
-      port_head[port] = t.index;
-      t.listed_on_port = true;
-      t.bound = true;
+      link_port(t, port);
       t.autobound = true;
       return 0;
     }

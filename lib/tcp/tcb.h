@@ -45,7 +45,8 @@ struct Tcb {
   bool hashed = false;           // in the connection table (has a remote end)
   bool listed_on_port = false;
   bool autobound = false;        // port chosen by connect(): shares ports with other connects
-  std::uint32_t next_on_port = kNoIndex;
+  std::uint32_t next_on_port = kNoIndex;  // doubly linked: unbinding is O(1)
+  std::uint32_t prev_on_port = kNoIndex;
 
   // --- socket options and application state ---------------------------------------------------
   bool reuse_addr = false;
@@ -63,6 +64,7 @@ struct Tcb {
   // --- send sequence space (RFC 9293 3.3.1) ---------------------------------------------------
   Seq iss, snd_una, snd_nxt;
   std::uint32_t snd_wnd = 0;     // the peer's window, scaled
+  std::uint32_t max_snd_wnd = 0; // the largest window the peer offered (RFC 5961 5.2)
   Seq snd_wl1, snd_wl2;
   Seq fin_seq;                   // sequence number of our FIN, once sent
   bool fin_sent = false;
@@ -92,6 +94,7 @@ struct Tcb {
   Instant rtt_start;             // when the segment being timed was first sent
   Seq rtt_seq;                   // it is timed until snd_una passes this
   bool rtt_timing = false;
+  bool rtt_measured = false;     // srtt holds at least one sample
 
   // --- data ------------------------------------------------------------------------------------
   MbufQueue send_queue;          // bytes from snd_una on: sent but unacknowledged, then unsent

@@ -24,6 +24,7 @@ enum class TcpStat : std::uint8_t {
   kAbortOnTimeout,     // TCPAbortOnTimeout: retries exhausted
   kAbortOnClose,       // TCPAbortOnClose: close() with unread data, answered with RST
   kAbortOnLinger,      // TCPAbortOnLinger: close() with SO_LINGER 0
+  kAbortOnData,        // TCPAbortOnData: new data for a socket the application closed
   kFinWait2Timeouts,   // orphans freed by tcp_fin_timeout
   kTimeWaitRecycled,   // TIME_WAIT entries taken over by a new SYN (RFC 6191) or tw_reuse
   kBytesIn,            // payload bytes delivered in order
@@ -35,7 +36,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::
     "tcp_segments_in",      "tcp_segments_out",   "tcp_retransmits",        "tcp_active_opens",
     "tcp_passive_opens",    "tcp_attempt_fails",  "tcp_established_resets", "tcp_resets_sent",
     "tcp_resets_received",  "tcp_challenge_acks", "tcp_listen_overflows",   "tcp_abort_on_timeout",
-    "tcp_abort_on_close",   "tcp_abort_on_linger", "tcp_fin_wait2_timeouts", "tcp_time_wait_recycled",
+    "tcp_abort_on_close",   "tcp_abort_on_linger", "tcp_abort_on_data", "tcp_fin_wait2_timeouts", "tcp_time_wait_recycled",
     "tcp_bytes_in",         "tcp_bytes_out"};
 
 // Segments not used, one reason each.
@@ -45,17 +46,19 @@ enum class TcpDrop : std::uint8_t {
   kListenDrops,        // ListenDrops: SYN queue (tcp_max_syn_backlog) or accept queue full
   kOutOfWindow,        // unacceptable segment (RFC 9293 3.10.7.4 first check), answered with ACK
   kBadAck,             // ACK of something not yet sent (answered with ACK) or in SYN_RCVD (RST)
+  kOldAck,             // ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2: challenge ACK)
   kRstOutOfWindow,     // RST whose sequence number is outside the window
   kSynInWindow,        // SYN on a synchronized connection (RFC 5961 4.2: challenge ACK)
   kNoAck,              // segment without ACK where one is required
   kFullAcceptQueue,    // third ACK met a full accept queue (Linux keeps the half-open entry)
   kNoBuffer,           // the mempool or the socket slab was empty
   kUnexpectedSyn,      // SYN to a socket in a state that does not take one
+  kSynFin,             // SYN with FIN to a listener (Linux discards it)
   kCount
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpDrop::kCount)> kTcpDropNames = {
-    "bad_options",   "no_socket", "listen_drops",       "out_of_window", "bad_ack", "rst_out_of_window",
-    "syn_in_window", "no_ack",    "full_accept_queue",  "no_buffer",     "unexpected_syn"};
+    "bad_options",   "no_socket", "listen_drops",       "out_of_window", "bad_ack", "old_ack", "rst_out_of_window",
+    "syn_in_window", "no_ack",    "full_accept_queue",  "no_buffer",     "unexpected_syn", "syn_fin"};
 
 }  // namespace synwave::tcp

@@ -62,14 +62,14 @@ Tcb* TcpStack::Impl::allocate() {
   t.state = State::kClosed;
   t.tuple = FourTuple{};
   t.bound = t.hashed = t.listed_on_port = t.autobound = false;
-  t.next_on_port = kNoIndex;
+  t.next_on_port = t.prev_on_port = kNoIndex;
   t.reuse_addr = t.linger_zero = t.no_delay = t.keep_alive = false;
   t.orphan = t.read_shutdown = t.fin_requested = t.accepted = false;
   t.user_mss = 0;
   t.error = t.terminal_error = 0;
   t.iss = t.snd_una = t.snd_nxt = t.snd_wl1 = t.snd_wl2 = t.fin_seq = Seq{};
   t.fin_sent = false;
-  t.snd_wnd = 0;
+  t.snd_wnd = t.max_snd_wnd = 0;
   t.irs = t.rcv_nxt = Seq{};
   t.rcv_buf = 131072;
   t.rcv_wnd = 0;
@@ -83,7 +83,7 @@ Tcb* TcpStack::Impl::allocate() {
   t.retransmits = 0;
   t.rto = std::chrono::seconds(1);
   t.srtt = t.rttvar = Duration{0};
-  t.rtt_timing = false;
+  t.rtt_timing = t.rtt_measured = false;
   t.listener = t.next_in_queue = kNoIndex;
   t.in_accept_queue = t.acked_while_full = false;
   t.backlog = 0;
@@ -140,6 +140,9 @@ Tcb* TcpStack::Impl::from_socket(int s) const {
 // --- state and publication ------------------------------------------------------------------------
 
 void TcpStack::Impl::set_state(Tcb& t, State next) {
+  // RFC 1213 tcpEstabResets / Linux EstabResets: straight from ESTABLISHED or CLOSE_WAIT to CLOSED.
+  if (next == State::kClosed && (t.state == State::kEstablished || t.state == State::kCloseWait))
+    stats.inc(TcpStat::kEstablishedResets);
   transition_counts[static_cast<std::size_t>(t.state) * kStateCount + static_cast<std::size_t>(next)].inc();
   t.state = next;
   publish(t);
@@ -313,6 +316,8 @@ int TcpStack::accept(int s, Endpoint* peer) {
   if (child == nullptr) return -EAGAIN;
   if (peer != nullptr) *peer = {child->tuple.remote, child->tuple.remote_port};
   impl_->update_readiness(*t);
+  // Readiness gathered while queued was never reported: report the child afresh.
+  child->readiness = 0;
   impl_->update_readiness(*child);
   return Impl::socket_id(*child);
 }
@@ -360,6 +365,7 @@ long TcpStack::send(int s, std::span<const std::uint8_t> data) {
     return -e;
   }
   if (t->terminal_error != 0 || t->fin_requested) return -EPIPE;
+  if (data.empty()) return 0;
   if (t->state == State::kSynSent || t->state == State::kSynReceived) return -EAGAIN;
   if (!can_send_data(t->state)) return t->state == State::kClosed || t->state == State::kListen ? -ENOTCONN : -EPIPE;
   // A fixed send buffer for now (Linux tcp_wmem default 16 KiB grows to 4 MiB); reliable
@@ -390,13 +396,15 @@ long TcpStack::recv(int s, std::span<std::uint8_t> buffer) {
   Tcb* t = impl_->from_socket(s);
   if (t == nullptr) return -EBADF;
   if (t->state == State::kListen) return -ENOTCONN;
-  if (!t->recv_queue.empty() && !buffer.empty()) {
+  if (buffer.empty()) return 0;
+  if (!t->recv_queue.empty()) {
     const std::size_t n = t->recv_queue.copy_out(0, buffer);
-    const std::uint32_t window_before = impl_->window_to_announce(*t);
+    const std::size_t free_before = t->rcv_buf - std::min<std::size_t>(t->rcv_buf, t->recv_queue.bytes());
     t->recv_queue.consume(n);
-    // Tell the peer when reading opened the window noticeably (a window update).
-    if (is_synchronized(t->state) && impl_->window_to_announce(*t) >= window_before + 2u * t->adv_mss &&
-        window_before < t->adv_mss * 2u)
+    const std::size_t free_after = t->rcv_buf - std::min<std::size_t>(t->rcv_buf, t->recv_queue.bytes());
+    // A window update when reading reopened a window that had closed below two segments
+    // (in bytes: the announced field is scaled).
+    if (can_receive_data(t->state) && free_before < 2u * t->adv_mss && free_after >= 2u * t->adv_mss)
       impl_->send_ack(*t);
     impl_->publish(*t);
     impl_->update_readiness(*t);
@@ -442,6 +450,12 @@ int TcpStack::close(int s) {
       impl.release(*t);
       return 0;
     default: break;
+  }
+  if (t->state == State::kTimeWait) {
+    // The 2MSL wait goes on without the application (Linux hands it to a timewait entry).
+    t->orphan = true;
+    impl.publish(*t);
+    return 0;
   }
   // RFC 9293 / Linux tcp_close: unread data or SO_LINGER 0 -> RST and gone.
   if (!t->recv_queue.empty() || t->linger_zero) {

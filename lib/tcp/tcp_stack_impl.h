@@ -101,6 +101,7 @@ class TcpStack::Impl {
   int bind_port(Tcb& tcb, Ipv4Addr addr, std::uint16_t port);
   int autobind_for_connect(Tcb& tcb, Endpoint remote);
   void unbind(Tcb& tcb);
+  void link_port(Tcb& tcb, std::uint16_t port);  // onto the port's list
   bool port_conflict(const Tcb& tcb, Ipv4Addr addr, std::uint16_t port) const;
 
   // --- listeners (listener.cc) ------------------------------------------------------------------

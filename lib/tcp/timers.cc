@@ -23,7 +23,8 @@ void TcpStack::Impl::arm_state_timer(Tcb& t, StateTimer kind, Duration after) {
 
 void TcpStack::Impl::rtt_sample(Tcb& t, Duration r) {
   // RFC 6298 2.2 and 2.3, with Linux's floor: RTO = SRTT + max(4 * RTTVAR, TCP_RTO_MIN).
-  if (t.srtt == Duration{0}) {
+  if (!t.rtt_measured) {
+    t.rtt_measured = true;
     t.srtt = r;
     t.rttvar = r / 2;
   } else {
