@@ -47,15 +47,26 @@ def run(cmd, check=True, **kwargs):
     return result
 
 
-def synwave_binary():
-    path = os.environ.get("SYNWAVE_BIN")
+def synwave_binary(env="SYNWAVE_BIN"):
+    path = os.environ.get(env)
     if not path:
-        raise RuntimeError("SYNWAVE_BIN is not set (run through meson test)")
+        raise RuntimeError(f"{env} is not set (run through meson test)")
     return path
 
 
 class Stack:
-    def __init__(self, name, engine_lines="", arp_lines="", sysctl_lines=""):
+    # Which program runs, and the output line that says it is up: subclasses (or the keyword
+    # arguments) choose another synwave application, e.g. synwave-httpd.
+    binary_env = "SYNWAVE_BIN"
+    ready_line = "synwave: ready"
+
+    def __init__(self, name, engine_lines="", arp_lines="", sysctl_lines="", args=(), binary_env=None,
+                 ready_line=None):
+        if binary_env is not None:
+            self.binary_env = binary_env
+        if ready_line is not None:
+            self.ready_line = ready_line
+        self.args = list(args)
         unique = f"{os.getpid() % 100000}"
         self.iface = f"sw{name[:6]}{unique}"[:15]
         self.netns = f"synwave-{name}-{unique}"
@@ -96,10 +107,10 @@ class Stack:
     def start(self, timeout=30):
         self._make_namespace()
         self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen([synwave_binary(), "--config", self.config_path],
+        self.process = subprocess.Popen([synwave_binary(self.binary_env), "--config", self.config_path] + self.args,
                                         stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        while "synwave: ready" not in self._read_log():
+        while self.ready_line not in self._read_log():
             if self.process.poll() is not None:
                 raise RuntimeError(f"synwave exited with {self.process.returncode}:\n{self._read_log()}")
             if time.monotonic() > deadline:

@@ -1,0 +1,169 @@
+// synwave-httpd: an HTTP/1.1 server (or a request/response echo server) on synwave engines.
+// One server per engine, each listening on the engine's TCP layer of port 0. Prints "ready" once
+// every engine listens, runs until SIGINT/SIGTERM, then prints its counters and the mbuf report.
+#include <getopt.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "ctl/telemetry.h"
+#include "engine/runtime.h"
+#include "engine/stop_signal.h"
+#include "http_server.h"
+
+namespace {
+
+constexpr const char kUsage[] =
+    "Usage: synwave-httpd --config FILE [--port N] [--response-size BYTES] [--mode http|echo]\n"
+    "                     [--backlog N]\n"
+    "\n"
+    "Serves HTTP/1.1 on the first configured port's address with synwave's TCP stack: a fixed\n"
+    "response with a body of BYTES bytes (default 64) to every request; keep-alive by default,\n"
+    "Connection: close honoured, pipelining supported. --mode echo sends back whatever arrives.\n"
+    "Prints \"ready\" once listening; SIGINT or SIGTERM stops it and prints its counters.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 on a start-up error, 2 on bad usage, 3 when mbufs\n"
+    "were not all returned at shutdown.\n";
+
+std::atomic<unsigned> g_listening{0};
+unsigned g_engines = 0;
+
+// Reports "ready" from the engine threads once every server has its listener.
+class ReadyServer : public synwave::httpd::Server {
+ public:
+  using Server::Server;
+  void start(std::span<synwave::tcp::TcpStack* const> tcp, synwave::Instant now) override {
+    Server::start(tcp, now);
+    if (!listening()) {
+      std::fprintf(stderr, "synwave-httpd: listen: %s\n", std::strerror(listen_error()));
+      synwave::request_stop();
+      return;
+    }
+    if (g_listening.fetch_add(1) + 1 == g_engines) {
+      std::printf("ready\n");
+      std::fflush(stdout);
+    }
+  }
+};
+
+bool parse_unsigned(const char* text, unsigned long max, unsigned long& out) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long v = std::strtoul(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v > max) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  synwave::httpd::Options options;
+  static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                    {"port", required_argument, nullptr, 'p'},
+                                    {"response-size", required_argument, nullptr, 's'},
+                                    {"mode", required_argument, nullptr, 'm'},
+                                    {"backlog", required_argument, nullptr, 'b'},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {nullptr, 0, nullptr, 0}};
+  for (int opt; (opt = getopt_long(argc, argv, "c:p:s:m:b:h", kOptions, nullptr)) != -1;) {
+    unsigned long v = 0;
+    switch (opt) {
+      case 'c': config_path = optarg; break;
+      case 'p':
+        if (!parse_unsigned(optarg, 65535, v) || v == 0) return std::fputs("synwave-httpd: bad --port\n", stderr), 2;
+        options.port = static_cast<std::uint16_t>(v);
+        break;
+      case 's':
+        if (!parse_unsigned(optarg, 64u << 20, v)) return std::fputs("synwave-httpd: bad --response-size\n", stderr), 2;
+        options.response_size = static_cast<unsigned>(v);
+        break;
+      case 'm':
+        if (std::strcmp(optarg, "http") != 0 && std::strcmp(optarg, "echo") != 0)
+          return std::fputs("synwave-httpd: --mode is http or echo\n", stderr), 2;
+        options.echo = std::strcmp(optarg, "echo") == 0;
+        break;
+      case 'b':
+        if (!parse_unsigned(optarg, 1u << 20, v)) return std::fputs("synwave-httpd: bad --backlog\n", stderr), 2;
+        options.backlog = static_cast<int>(v);
+        break;
+      case 'h': std::fputs(kUsage, stdout); return 0;
+      default: std::fputs(kUsage, stderr); return 2;
+    }
+  }
+  if (config_path.empty() || optind != argc) {
+    std::fputs(optind != argc ? "synwave-httpd: unexpected argument\n" : "synwave-httpd: --config FILE is required\n",
+               stderr);
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  auto config = synwave::load_config(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "synwave-httpd: %s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  options.max_sockets = config->engine.max_sockets;
+  options.parked_buffers = std::min(options.max_sockets, 4096u);
+
+  const std::atomic<bool>& stop = synwave::stop_on_signals();
+  auto runtime = synwave::Runtime::start(*std::move(config));
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "synwave-httpd: %s\n", std::string(runtime.status().message()).c_str());
+    return 1;
+  }
+  synwave::Runtime& stack = **runtime;
+  std::vector<std::unique_ptr<ReadyServer>> servers;
+  g_engines = static_cast<unsigned>(stack.engines().size());
+  for (const auto& engine : stack.engines()) {
+    servers.push_back(std::make_unique<ReadyServer>(options));
+    engine->set_application(servers.back().get());
+  }
+  synwave::publish_telemetry(&stack);
+  std::fprintf(stderr, "synwave-httpd: %s mode on %s port %u, %zu engine(s)\n", options.echo ? "echo" : "http",
+               synwave::format_ipv4(stack.config().ports.front().ipv4).c_str(), options.port, servers.size());
+
+  stack.run(stop);
+
+  synwave::withdraw_telemetry();
+  synwave::httpd::Counters total;
+  for (const auto& s : servers) {
+    const synwave::httpd::Counters& c = s->counters();
+    total.accepted += c.accepted;
+    total.requests += c.requests;
+    total.responses += c.responses;
+    total.closed += c.closed;
+    total.bad_requests += c.bad_requests;
+    total.errors += c.errors;
+    total.send_blocked += c.send_blocked;
+    total.no_buffer += c.no_buffer;
+    total.bytes_in += c.bytes_in;
+    total.bytes_out += c.bytes_out;
+  }
+  std::printf(
+      "synwave-httpd: accepted %llu requests %llu responses %llu closed %llu bad_requests %llu errors %llu "
+      "send_blocked %llu no_buffer %llu bytes_in %llu bytes_out %llu\n",
+      static_cast<unsigned long long>(total.accepted), static_cast<unsigned long long>(total.requests),
+      static_cast<unsigned long long>(total.responses), static_cast<unsigned long long>(total.closed),
+      static_cast<unsigned long long>(total.bad_requests), static_cast<unsigned long long>(total.errors),
+      static_cast<unsigned long long>(total.send_blocked), static_cast<unsigned long long>(total.no_buffer),
+      static_cast<unsigned long long>(total.bytes_in), static_cast<unsigned long long>(total.bytes_out));
+  int status = 0;
+  for (const synwave::PoolReport& pool : stack.shutdown()) {
+    if (pool.in_use == 0) {
+      std::printf("synwave-httpd: %s: all %u mbufs returned\n", pool.name.c_str(), pool.size);
+    } else {
+      std::printf("synwave-httpd: %s: %u of %u mbufs NOT returned\n", pool.name.c_str(), pool.in_use, pool.size);
+      status = 3;
+    }
+  }
+  std::printf("synwave-httpd: stopped\n");
+  std::fflush(stdout);
+  return status;
+}
