@@ -64,7 +64,15 @@ void LoadGenerator::begin(Instant now) {
   token_time_ = now;
   tokens_ = 1;
   retransmits_at_start_ = tcp_->stats().get(tcp::TcpStat::kRetransmits);
-  for (int i = 0; i < static_cast<int>(slots_.size()); ++i) make_runnable(i);
+  // One connection first: it resolves the peer's address, so the other slots' SYNs do not
+  // overflow the ARP queue and wait a second for their retransmission.
+  make_runnable(0);
+}
+
+void LoadGenerator::warm_up_done() {
+  if (warmed_) return;
+  warmed_ = true;
+  for (int i = 1; i < static_cast<int>(slots_.size()); ++i) make_runnable(i);
 }
 
 void LoadGenerator::make_runnable(int index) {
@@ -180,6 +188,7 @@ void LoadGenerator::launch(int index, Instant now) {
     }
     if (options_.mode == Mode::kCrr) ++issued_;
     ++totals_.errors[static_cast<int>(kind_of(-r))];
+    warm_up_done();
     return make_runnable(index);
   }
   const std::size_t key = static_cast<std::size_t>(s & kSlotMask);
@@ -214,6 +223,7 @@ void LoadGenerator::on_ready(int s, Instant now) {
       }
       if (!(r & tcp::kConnected)) return;
       ++totals_.connections;
+      warm_up_done();
       if (options_.mode == Mode::kCrr) {
         send_request(slot, now);
         return pump_send(index, now);
@@ -396,6 +406,7 @@ void LoadGenerator::fail(int index, int error, Instant) {
     return make_runnable(index);
   }
   ++totals_.errors[static_cast<int>(kind_of(error))];
+  warm_up_done();
   release(index, true);
   make_runnable(index);
 }

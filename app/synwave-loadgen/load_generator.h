@@ -86,6 +86,7 @@ class LoadGenerator : public Application {
   };
 
   void begin(Instant now);
+  void warm_up_done();
   void run_slot(int index, Instant now);          // from the runnable queue
   void on_ready(int s, Instant now);
   bool take_token();
@@ -120,7 +121,7 @@ class LoadGenerator : public Application {
   Instant token_time_{};
   Instant start_at_{}, end_at_{}, next_progress_{}, next_timeout_scan_{}, blocked_until_{};
   Instant stopped_at_{}, exit_at_{}, last_now_{};
-  bool started_ = false, stopping_ = false, done_ = false;
+  bool started_ = false, stopping_ = false, done_ = false, warmed_ = false;
   double elapsed_s_ = 0;
 };
 
