@@ -92,8 +92,14 @@ absl::StatusOr<PortInfo> start_port(const PortConfig& config, std::span<rte_memp
   if (config.mac) {
     rte_ether_addr mac;
     std::memcpy(mac.addr_bytes, config.mac->bytes.data(), 6);
-    if (int ret = rte_eth_dev_default_mac_addr_set(port, &mac); ret != 0)
+    if (int ret = rte_eth_dev_default_mac_addr_set(port, &mac); ret != 0) {
+      if (ret == -ENOTSUP)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "port ", config.index, " (", config.device, "): this driver cannot change its MAC; remove "
+            "'mac' and give it in the devargs instead where the driver supports it (net_memif, net_tap: "
+            "mac=02:...)"));
       return dpdk_error(config, "rte_eth_dev_default_mac_addr_set", ret);
+    }
   }
   rte_ether_addr mac;
   if (int ret = rte_eth_macaddr_get(port, &mac); ret != 0)

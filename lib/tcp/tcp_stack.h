@@ -109,6 +109,10 @@ class TcpStack {
 
   // --- The socket API (engine thread only) ----------------------------------------------------
 
+  // Socket ids are (generation << 20) | slot, with slot < Params::max_sockets: applications may
+  // index per-connection arrays by slot_of(id) and keep the whole id to detect reuse.
+  static constexpr std::uint32_t slot_of(int s) { return static_cast<std::uint32_t>(s) & 0xfffff; }
+
   int socket();                                          // a fresh CLOSED socket, or -EMFILE
   int bind(int s, Endpoint local);                       // port 0 picks an ephemeral port
   int listen(int s, int backlog);                        // accept queue: min(backlog, somaxconn) + 1 (Linux)
