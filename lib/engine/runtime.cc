@@ -5,6 +5,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <time.h>
 
 #include "absl/strings/str_cat.h"
 #include "engine/eal.h"
@@ -67,7 +68,16 @@ void Runtime::run(const std::atomic<bool>& stop) {
     else
       rte_eal_remote_launch(engine_main, &args[i], engines_[i]->lcore());
   }
-  if (on_main != nullptr) on_main->run(stop);
+  if (on_main != nullptr) {
+    on_main->run(stop);
+  } else {
+    // rte_eal_mp_wait_lcore() spins: an idle main thread would take a core from the engines (on
+    // a 2-core machine, half of the other program's engine). Sleep until the stop flag instead.
+    while (!stop.load(std::memory_order_relaxed)) {
+      const timespec pause{0, 10'000'000};  // 10 ms: how fast a stop is noticed
+      nanosleep(&pause, nullptr);
+    }
+  }
   rte_eal_mp_wait_lcore();
 }
 

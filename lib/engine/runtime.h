@@ -35,7 +35,8 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Runs every engine on its lcore (the main lcore's engine, if any, in the calling thread) and
-  // returns once `stop` is set and every engine has returned.
+  // returns once `stop` is set and every engine has returned. A main thread without an engine
+  // sleeps meanwhile (it notices `stop` within 10 ms) instead of spinning like the EAL's wait.
   void run(const std::atomic<bool>& stop);
 
   // Stops and closes the ports, then counts the mbufs that did not come back and frees the pools.
