@@ -9,6 +9,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "eal_bench_main.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -115,19 +117,5 @@ BENCHMARK(BM_HandshakeAndClose)->Unit(benchmark::kNanosecond);
 }  // namespace synwave::tcp
 
 int main(int argc, char** argv) {
-  const std::string prefix = "--file-prefix=tcp_bench_" + std::to_string(getpid());
-  std::vector<std::string> args = {"tcp_bench", "--no-huge", "--no-shconf", "-m", "1024", "--no-pci",
-                                   "-l", "0", prefix, "--log-level=*:error"};
-  std::vector<char*> eal_argv;
-  for (auto& a : args) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed\n");
-    return 1;
-  }
-  synwave::tcp::g_pool = rte_pktmbuf_pool_create("bench_pool", 65535, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  rte_eal_cleanup();
-  return 0;
+  return synwave::bench::run_with_eal(argc, argv, "tcp_bench", &synwave::tcp::g_pool);
 }

@@ -154,15 +154,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(total.bad_requests), static_cast<unsigned long long>(total.errors),
       static_cast<unsigned long long>(total.send_blocked), static_cast<unsigned long long>(total.no_buffer),
       static_cast<unsigned long long>(total.bytes_in), static_cast<unsigned long long>(total.bytes_out));
-  int status = 0;
-  for (const synwave::PoolReport& pool : stack.shutdown()) {
-    if (pool.in_use == 0) {
-      std::printf("synwave-httpd: %s: all %u mbufs returned\n", pool.name.c_str(), pool.size);
-    } else {
-      std::printf("synwave-httpd: %s: %u of %u mbufs NOT returned\n", pool.name.c_str(), pool.in_use, pool.size);
-      status = 3;
-    }
-  }
+  const int status = synwave::report_pools(stack.shutdown(), "synwave-httpd", stdout);
   std::printf("synwave-httpd: stopped\n");
   std::fflush(stdout);
   return status;

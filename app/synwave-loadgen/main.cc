@@ -193,16 +193,7 @@ int main(int argc, char** argv) {
         static_cast<ull>(h.percentile(90)), static_cast<ull>(h.percentile(99)), static_cast<ull>(h.percentile(99.9)),
         static_cast<ull>(h.min()), static_cast<ull>(h.max()), h.mean(), static_cast<ull>(h.count()));
   }
-  int status = 0;
-  for (const synwave::PoolReport& pool : stack.shutdown()) {
-    if (pool.in_use == 0) {
-      std::fprintf(stderr, "synwave-loadgen: %s: all %u mbufs returned\n", pool.name.c_str(), pool.size);
-    } else {
-      std::fprintf(stderr, "synwave-loadgen: %s: %u of %u mbufs NOT returned\n", pool.name.c_str(), pool.in_use,
-                   pool.size);
-      status = 3;
-    }
-  }
+  const int status = synwave::report_pools(stack.shutdown(), "synwave-loadgen", stderr);
   std::fprintf(stderr, "synwave-loadgen: stopped\n");
   std::fflush(stdout);
   return status;

@@ -104,15 +104,7 @@ int main(int argc, char** argv) {
   stack.run(stop);
 
   synwave::withdraw_telemetry();
-  int status = 0;
-  for (const synwave::PoolReport& pool : stack.shutdown()) {
-    if (pool.in_use == 0) {
-      std::printf("synwave: %s: all %u mbufs returned\n", pool.name.c_str(), pool.size);
-    } else {
-      std::printf("synwave: %s: %u of %u mbufs NOT returned\n", pool.name.c_str(), pool.in_use, pool.size);
-      status = 3;
-    }
-  }
+  const int status = synwave::report_pools(stack.shutdown(), "synwave", stdout);
   std::printf("synwave: stopped\n");
   return status;
 }

@@ -95,6 +95,19 @@ std::vector<PoolReport> Runtime::shutdown() {
   return shutdown_report_;
 }
 
+int report_pools(const std::vector<PoolReport>& pools, const char* program, std::FILE* out) {
+  int status = 0;
+  for (const PoolReport& pool : pools) {
+    if (pool.in_use == 0) {
+      std::fprintf(out, "%s: %s: all %u mbufs returned\n", program, pool.name.c_str(), pool.size);
+    } else {
+      std::fprintf(out, "%s: %s: %u of %u mbufs NOT returned\n", program, pool.name.c_str(), pool.in_use, pool.size);
+      status = 3;
+    }
+  }
+  return status;
+}
+
 Runtime::~Runtime() {
   shutdown();
   rte_eal_cleanup();

@@ -4,6 +4,7 @@
 #include <rte_mempool.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct PoolReport {
   unsigned size = 0;
   unsigned in_use = 0;  // mbufs not returned after the ports closed: a leak when non-zero
 };
+
+// Prints one line per pool to `out` ("<program>: <pool>: all N mbufs returned", or "... M of N
+// mbufs NOT returned") and returns the exit status the programs use: 0, or 3 when any leaked.
+int report_pools(const std::vector<PoolReport>& pools, const char* program, std::FILE* out);
 
 class Runtime {
  public:
