@@ -256,23 +256,25 @@ void Server::service(Conn& c) {
   if (flushed && (c.final != Final::kNone || c.eof)) close_conn(c);
 }
 
+std::size_t Server::receive(Conn& c, std::size_t limit) {
+  const long n = tcp_->recv(c.socket, std::span<std::uint8_t>(scratch_.data(), limit));
+  if (n > 0) {
+    counters_.bytes_in += static_cast<std::uint64_t>(n);
+    return static_cast<std::size_t>(n);
+  }
+  if (n == -EAGAIN) return 0;
+  if (n < 0) ++counters_.errors;
+  c.eof = true;  // end of stream, or an error: the connection closes once flushed
+  return 0;
+}
+
 void Server::read_echo(Conn& c) {
   while (c.parked < 0) {
-    const long n = tcp_->recv(c.socket, std::span<std::uint8_t>(scratch_.data(), kMaxHeader));
-    if (n == -EAGAIN) return;
-    if (n == 0) {
-      c.eof = true;
-      return;
-    }
-    if (n < 0) {
-      ++counters_.errors;
-      c.eof = true;
-      return;
-    }
-    counters_.bytes_in += static_cast<std::uint64_t>(n);
+    const std::size_t n = receive(c, kMaxHeader);
+    if (n == 0) return;
     ++counters_.requests;
-    const long r = tcp_->send(c.socket, std::span<const std::uint8_t>(scratch_.data(), static_cast<std::size_t>(n)));
-    long sent = r > 0 ? r : 0;
+    const long r = tcp_->send(c.socket, std::span<const std::uint8_t>(scratch_.data(), n));
+    const std::size_t sent = r > 0 ? static_cast<std::size_t>(r) : 0;
     if (r < 0 && r != -EAGAIN && r != -ENOBUFS) {
       ++counters_.errors;
       c.eof = true;
@@ -283,7 +285,7 @@ void Server::read_echo(Conn& c) {
     ++counters_.responses;
     if (sent < n) {
       ++counters_.send_blocked;
-      if (!park(c, scratch_.data() + sent, static_cast<std::size_t>(n - sent))) {
+      if (!park(c, scratch_.data() + sent, n - sent)) {
         c.eof = true;
         return;
       }
@@ -293,20 +295,10 @@ void Server::read_echo(Conn& c) {
 
 void Server::read_http(Conn& c) {
   while (c.final == Final::kNone && c.owed < kMaxOwed) {
-    const long n = tcp_->recv(c.socket, std::span<std::uint8_t>(scratch_.data(), kScratch));
-    if (n == -EAGAIN) return;
-    if (n == 0) {
-      c.eof = true;
-      return;
-    }
-    if (n < 0) {
-      ++counters_.errors;
-      c.eof = true;
-      return;
-    }
-    counters_.bytes_in += static_cast<std::uint64_t>(n);
+    const std::size_t n = receive(c, kScratch);
+    if (n == 0) return;
     const std::uint8_t* p = scratch_.data();
-    std::size_t len = static_cast<std::size_t>(n);
+    std::size_t len = n;
     // A partial request is parked: complete it chunk by chunk in its buffer.
     while (c.parked >= 0 && len > 0 && c.final == Final::kNone) {
       const std::size_t k = std::min(len, kMaxHeader - c.parked_len);

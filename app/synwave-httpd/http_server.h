@@ -75,6 +75,9 @@ class Server : public Application {
   void accept_all();
   void service(Conn& c);          // flush output, read input, maybe close
   bool flush(Conn& c);            // true when nothing is left to send
+  // Reads up to `limit` bytes into the scratch buffer; 0 when nothing more is there now, or ever
+  // (end of stream or an error, which mark the connection to close once flushed).
+  std::size_t receive(Conn& c, std::size_t limit);
   void read_http(Conn& c);
   void read_echo(Conn& c);
   // Parses requests from data; returns bytes consumed (the rest is an incomplete request), or
