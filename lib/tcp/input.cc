@@ -231,13 +231,13 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
       return;
     }
     drops.inc(TcpDrop::kOutOfWindow);
-    send_ack(t);
+    if (!oow_rate_limited(t, seg)) send_ack(t);
     return;
   }
   // Second: RST (RFC 5961 3.2: only an exact match resets; others get a challenge ACK).
   if (seg.flags.rst()) {
     if (seg.seq != t.rcv_nxt) {
-      send_challenge_ack(t);
+      if (!oow_rate_limited(t, seg)) send_challenge_ack(t);
       return;
     }
     handle_rst(t, seg);
@@ -246,7 +246,7 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
   // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
   if (seg.flags.syn()) {
     drops.inc(TcpDrop::kSynInWindow);
-    send_challenge_ack(t);
+    if (!oow_rate_limited(t, seg)) send_challenge_ack(t);
     return;
   }
   // RFC 7323 4.3: remember the peer's latest TSval, echoed in our TSecr.
@@ -339,7 +339,7 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
   if (seg.ack < t.snd_una - t.max_snd_wnd) {
     // RFC 5961 5.2: an ACK older than any window we were offered is not from the peer.
     drops.inc(TcpDrop::kOldAck);
-    send_challenge_ack(t);
+    if (!oow_rate_limited(t, seg)) send_challenge_ack(t);
     return false;
   }
   if (seg.ack > t.snd_una) {

@@ -106,6 +106,22 @@ void TcpStack::Impl::send_syn(Tcb& t) {
 
 void TcpStack::Impl::send_ack(Tcb& t) { emit(t, wire::TcpFlags::kAck, t.snd_nxt, 0, 0); }
 
+bool TcpStack::Impl::oow_rate_limited(Tcb& t, const Segment& seg) {
+  // Out-of-window segments, bogus RSTs and SYNs are answered at most once per
+  // tcp_invalid_ratelimit (Linux: 500 ms) per connection, so a flood of them cannot make us flood
+  // back. Segments carrying data are always answered: the peer needs the ACK to make progress.
+  constexpr Duration kInvalidRateLimit = std::chrono::milliseconds(500);
+  if (seg.payload_len > 0 && !seg.flags.syn()) return false;
+  const Instant now = timers.now();
+  if (t.oow_acked && now - t.last_oow_ack < kInvalidRateLimit) {
+    stats.inc(TcpStat::kAcksSkipped);
+    return true;
+  }
+  t.oow_acked = true;
+  t.last_oow_ack = now;
+  return false;
+}
+
 void TcpStack::Impl::send_challenge_ack(Tcb& t) {
   stats.inc(TcpStat::kChallengeAcks);
   send_ack(t);

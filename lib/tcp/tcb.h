@@ -82,6 +82,8 @@ struct Tcb {
   bool ws_ok = false, sack_ok = false, ts_ok = false;
   std::uint32_t ts_recent = 0;   // the peer's last TSval, echoed in TSecr
   Instant ts_recent_stamp;       // when ts_recent was last updated (TIME_WAIT reuse)
+  Instant last_oow_ack;          // when we last answered a suspicious segment (rate limit)
+  bool oow_acked = false;
   std::uint32_t ts_offset = 0;   // added to our millisecond clock in TSval
 
   // --- retransmission --------------------------------------------------------------------------

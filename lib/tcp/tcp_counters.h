@@ -20,6 +20,7 @@ enum class TcpStat : std::uint8_t {
   kResetsSent,         // OutRsts
   kResetsReceived,     // accepted RSTs
   kChallengeAcks,      // TCPChallengeACK (RFC 5961)
+  kAcksSkipped,        // TCPACKSkipped*: answers to suspicious segments held back by the rate limit
   kListenOverflows,    // ListenOverflows: a SYN or third ACK met a full accept queue
   kAbortOnTimeout,     // TCPAbortOnTimeout: retries exhausted
   kAbortOnClose,       // TCPAbortOnClose: close() with unread data, answered with RST
@@ -35,7 +36,7 @@ enum class TcpStat : std::uint8_t {
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::kCount)> kTcpStatNames = {
     "tcp_segments_in",      "tcp_segments_out",   "tcp_retransmits",        "tcp_active_opens",
     "tcp_passive_opens",    "tcp_attempt_fails",  "tcp_established_resets", "tcp_resets_sent",
-    "tcp_resets_received",  "tcp_challenge_acks", "tcp_listen_overflows",   "tcp_abort_on_timeout",
+    "tcp_resets_received",  "tcp_challenge_acks", "tcp_acks_skipped", "tcp_listen_overflows",   "tcp_abort_on_timeout",
     "tcp_abort_on_close",   "tcp_abort_on_linger", "tcp_abort_on_data", "tcp_fin_wait2_timeouts", "tcp_time_wait_recycled",
     "tcp_bytes_in",         "tcp_bytes_out"};
 

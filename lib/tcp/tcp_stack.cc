@@ -79,6 +79,8 @@ Tcb* TcpStack::Impl::allocate() {
   t.ws_ok = t.sack_ok = t.ts_ok = false;
   t.ts_recent = t.ts_offset = 0;
   t.ts_recent_stamp = Instant{};
+  t.last_oow_ack = Instant{};
+  t.oow_acked = false;
   t.state_timer_kind = StateTimer::kNone;
   t.retransmits = 0;
   t.rto = std::chrono::seconds(1);

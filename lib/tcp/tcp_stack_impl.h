@@ -77,6 +77,8 @@ class TcpStack::Impl {
   void send_rst_for(const Segment& seg);      // no socket: RFC 9293 3.10.7.1
   void send_rst(Tcb& tcb);                    // abort: RST with snd_nxt
   void send_challenge_ack(Tcb& tcb);
+  // Linux __tcp_oow_rate_limited: true when an answer to this segment must be held back.
+  bool oow_rate_limited(Tcb& tcb, const Segment& seg);
   void push_data(Tcb& tcb);                   // send what the window allows, then a FIN if due
   void retransmit_head(Tcb& tcb);             // the first unacknowledged segment, after a timeout
   bool emit(Tcb& tcb, std::uint8_t flags, Seq seq, std::size_t data_offset, std::size_t data_len);

@@ -88,5 +88,26 @@ TEST_F(RstTest, SynReceived_Rst_EntryRemovedListenerStays) {
   EXPECT_EQ(tcp().state(l), State::kListen);
 }
 
+TEST_F(RstTest, BogusRstFlood_ChallengeAcksRateLimitedTo1Per500ms) {
+  const int s = established();
+  peer_sends(RST, peer_seq_ + 100, 0);
+  EXPECT_EQ(sent().size(), 1u);
+  for (int i = 0; i < 10; ++i) peer_sends(RST, peer_seq_ + 200 + i, 0);
+  peer_sends(SYN, peer_seq_ + 7, 0, {}, linux_syn_options());
+  EXPECT_TRUE(sent().empty()) << "held back: one answer per 500 ms per connection";
+  EXPECT_EQ(tcp().stats().get(TcpStat::kAcksSkipped), 11u);
+  advance_to(at_ms(499));
+  peer_sends(RST, peer_seq_ + 300, 0);
+  EXPECT_TRUE(sent().empty());
+  advance_to(at_ms(500));
+  peer_sends(RST, peer_seq_ + 300, 0);
+  EXPECT_EQ(one_sent().ack(), peer_seq_) << "answered again after 500 ms (Linux tcp_invalid_ratelimit)";
+  // Data is always acknowledged, limit or not.
+  peer_sends(ACK | PSH, peer_seq_ - 5000, our_seq_, {'o', 'l', 'd'}, peer_ts());
+  EXPECT_EQ(one_sent().ack(), peer_seq_);
+  EXPECT_EQ(tcp().state(s), State::kEstablished);
+  tcp().close(s);
+}
+
 }  // namespace
 }  // namespace synwave::tcp::testing
