@@ -59,25 +59,12 @@ class KernelPeer:
 
 
 def wait_kernel_state(probe, port, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while True:
-        states = probe.kernel_states(port)
-        if states == expected:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"kernel states for port {port}: {states}, expected {expected}")
-        time.sleep(0.05)
+    probe.wait_for(lambda: probe.kernel_states(port) == expected, timeout,
+                   f"kernel states for port {port} to be {expected}")
 
 
 def wait_synwave_state(probe, sock, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while True:
-        state = probe.state(sock)
-        if state == expected:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"synwave socket {sock} is {state}, expected {expected}")
-        time.sleep(0.05)
+    probe.wait_for(lambda: probe.state(sock) == expected, timeout, f"synwave socket {sock} to be {expected}")
 
 
 def capture(probe, count, port):
