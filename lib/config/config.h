@@ -92,6 +92,25 @@ struct Sysctl {
   bool tcp_sack = true;
   bool tcp_window_scaling = true;
   unsigned ip_default_ttl = 64;
+  // Socket buffers: min, default, max bytes (Linux net.ipv4.tcp_rmem / tcp_wmem, "4096 131072 6291456").
+  std::array<unsigned, 3> tcp_rmem = {4096, 131072, 6291456};
+  std::array<unsigned, 3> tcp_wmem = {4096, 16384, 4194304};
+  std::string tcp_congestion_control = "cubic";  // "cubic" or "reno"
+  unsigned tcp_invalid_ratelimit = 500;          // ms between answers to invalid segments
+  bool tcp_slow_start_after_idle = true;
+  unsigned tcp_reordering = 3;                   // initial duplicate-ACK threshold
+};
+
+// [impairment]: a seeded lossy link inside the engine, for testing against real peers where the
+// kernel has no netem. Off unless a rate or delay is set. Applied per direction.
+struct ImpairmentConfig {
+  double loss_percent = 0;       // each frame dropped with this probability
+  double duplicate_percent = 0;  // each frame sent twice
+  double reorder_percent = 0;    // held back and sent after the next frame(s)
+  unsigned delay_us = 0;         // every frame delayed by this much
+  std::uint64_t seed = 1;
+  enum class Direction { kBoth, kRx, kTx } direction = Direction::kBoth;
+  bool enabled() const { return loss_percent > 0 || duplicate_percent > 0 || reorder_percent > 0 || delay_us > 0; }
 };
 
 struct Config {
@@ -101,6 +120,7 @@ struct Config {
   EngineConfig engine;
   ArpConfig arp;
   Sysctl sysctl;
+  ImpairmentConfig impairment;
 };
 
 // Parses a configuration from text. `source_name` appears in error messages.
