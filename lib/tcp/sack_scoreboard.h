@@ -1,0 +1,3 @@
+#pragma once
+
+namespace synwave::tcp {}  // written by the sack_scoreboard work

@@ -1,0 +1,1 @@
+#include "tcp/sack_scoreboard.h"
