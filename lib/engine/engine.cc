@@ -45,6 +45,8 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
       .arp = config_.arp,
       .sysctl = config_.sysctl,
       .pool = pool_,
+      .tx_checksum_offload = port.offloads.ipv4_checksum && port.offloads.tcp_checksum,
+      .tso = port.offloads.ipv4_checksum && port.offloads.tcp_checksum && port.offloads.tcp_tso,
   };
   auto q = std::make_unique<PortQueue>(port, queue, params);
   const std::string table = "tcp_p" + std::to_string(port.port_id) + "_e" + std::to_string(id_);

@@ -35,6 +35,8 @@ absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_n
   tcp_params.mtu = params_.mtu;
   tcp_params.max_sockets = max_sockets;
   tcp_params.pool = params_.pool;
+  tcp_params.tx_checksum_offload = params_.tx_checksum_offload;
+  tcp_params.tso = params_.tso;
   tcp_params.table_name = table_name;
   // RFC 6528: a secret peers cannot guess, drawn once per stack.
   if (getrandom(tcp_params.isn_secret.data(), tcp_params.isn_secret.size(), 0) !=

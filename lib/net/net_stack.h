@@ -39,6 +39,8 @@ class NetStack {
     ArpConfig arp;
     Sysctl sysctl;
     rte_mempool* pool = nullptr;  // where frames this layer originates come from
+    bool tx_checksum_offload = false;  // the port fills IPv4 and TCP checksums
+    bool tso = false;                  // the port segments large TCP packets
   };
 
   NetStack(const Params& params, TxBatch& tx);

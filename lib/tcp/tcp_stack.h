@@ -92,6 +92,8 @@ class TcpStack {
     rte_mempool* pool = nullptr;     // segments this layer builds come from here
     std::array<std::uint8_t, 16> isn_secret{};  // RFC 6528 key; a random draw in production
     std::string table_name = "tcp";  // unique per process: names the DPDK hash table
+    bool tx_checksum_offload = false;  // leave IPv4/TCP checksums to the NIC (RTE_MBUF_F_TX_*_CKSUM)
+    bool tso = false;                  // hand the NIC segments up to 64 KiB (RTE_MBUF_F_TX_TCP_SEG)
   };
 
   // Errors: the connection table could not be created (memory, duplicate name).
