@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <string>
@@ -222,12 +225,18 @@ absl::StatusOr<AddrPrefix> parse_addr_prefix(absl::string_view text) {
 
 struct SysctlKey {
   absl::string_view name;  // as `sysctl -a` prints it
-  enum class Type { kNumber, kBool, kPortRange } type;
+  // kTriple: "min default max" (tcp_rmem, tcp_wmem) into `triple`; kCongestion: a congestion
+  // control name into Sysctl::tcp_congestion_control.
+  enum class Type { kNumber, kBool, kPortRange, kTriple, kCongestion } type;
   unsigned Sysctl::*number;
   bool Sysctl::*flag;
   std::uint64_t lo, hi;
   absl::string_view limit;  // where the range comes from, for messages
+  std::array<unsigned, 3> Sysctl::*triple = nullptr;
 };
+
+// The congestion controls synwave implements (net.ipv4.tcp_congestion_control).
+constexpr absl::string_view kCongestionControls[] = {"cubic", "reno"};
 
 using SysType = SysctlKey::Type;
 constexpr SysctlKey kSysctlKeys[] = {
@@ -266,6 +275,18 @@ constexpr SysctlKey kSysctlKeys[] = {
     {"net.ipv4.tcp_window_scaling", SysType::kBool, nullptr, &Sysctl::tcp_window_scaling, 0, 1, ""},
     {"net.ipv4.ip_default_ttl", SysType::kNumber, &Sysctl::ip_default_ttl, nullptr, 1, 255,
      "Linux: 1..255"},
+    {"net.ipv4.tcp_rmem", SysType::kTriple, nullptr, nullptr, 1, kIntMax, "Linux: 1..INT_MAX",
+     &Sysctl::tcp_rmem},
+    {"net.ipv4.tcp_wmem", SysType::kTriple, nullptr, nullptr, 1, kIntMax, "Linux: 1..INT_MAX",
+     &Sysctl::tcp_wmem},
+    {"net.ipv4.tcp_congestion_control", SysType::kCongestion, nullptr, nullptr, 0, 0, ""},
+    {"net.ipv4.tcp_invalid_ratelimit", SysType::kNumber, &Sysctl::tcp_invalid_ratelimit, nullptr,
+     0, kIntMax, "ms; Linux: int"},
+    {"net.ipv4.tcp_slow_start_after_idle", SysType::kBool, nullptr,
+     &Sysctl::tcp_slow_start_after_idle, 0, 1, ""},
+    // Linux takes any int and caps the threshold at tcp_max_reordering (default 300).
+    {"net.ipv4.tcp_reordering", SysType::kNumber, &Sysctl::tcp_reordering, nullptr, 1, 300,
+     "synwave: 1..tcp_max_reordering"},
 };
 
 // The full name ("net.ipv4.tcp_syn_retries"), the slash form ("net/ipv4/tcp_syn_retries") or the
@@ -315,6 +336,42 @@ absl::Status set_sysctl(Sysctl& sysctl, const SysctlKey& key, absl::string_view 
       sysctl.ip_local_port_range_high = static_cast<unsigned>(*high);
       return absl::OkStatus();
     }
+    case SysType::kTriple: {
+      if (value.empty()) return refuse("no value");
+      std::vector<absl::string_view> parts =
+          absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (parts.size() != 3) {
+        return refuse(
+            absl::StrCat(quoted(value), " is not three numbers (min default max, in bytes)"));
+      }
+      std::array<unsigned, 3> bytes{};
+      for (std::size_t i = 0; i < 3; ++i) {
+        auto n = parse_number(parts[i], key.lo, key.hi, key.limit);
+        if (!n.ok()) return n.status();
+        bytes[i] = static_cast<unsigned>(*n);
+      }
+      if (bytes[1] < bytes[0]) {
+        return refuse(absl::StrCat(quoted(value), ": the default ", bytes[1],
+                                   " is below the min ", bytes[0]));
+      }
+      if (bytes[2] < bytes[1]) {
+        return refuse(absl::StrCat(quoted(value), ": the max ", bytes[2],
+                                   " is below the default ", bytes[1]));
+      }
+      sysctl.*key.triple = bytes;
+      return absl::OkStatus();
+    }
+    case SysType::kCongestion: {
+      if (value.empty()) return refuse("no value");
+      for (absl::string_view name : kCongestionControls) {
+        if (value == name) {
+          sysctl.tcp_congestion_control = std::string(name);
+          return absl::OkStatus();
+        }
+      }
+      return refuse(absl::StrCat(quoted(value),
+                                 " is not a supported congestion control (cubic, reno)"));
+    }
   }
   return absl::InternalError("unhandled sysctl type");
 }
@@ -328,7 +385,7 @@ class Parser {
   absl::StatusOr<Config> run(absl::string_view text);
 
  private:
-  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl };
+  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl, kImpairment };
   // The section being read.
   struct Section {
     Kind kind;
@@ -350,6 +407,7 @@ class Parser {
   absl::Status set_port(absl::string_view key, absl::string_view value);
   absl::Status set_engine(absl::string_view key, absl::string_view value);
   absl::Status set_arp(absl::string_view key, absl::string_view value);
+  absl::Status set_impairment(absl::string_view key, absl::string_view value);
   // The line `key` was set on in the open section, or 0.
   unsigned line_of(absl::string_view key) const {
     auto it = section_->keys.find(key);
@@ -368,6 +426,28 @@ absl::Status assign(unsigned& out, absl::string_view value, std::uint64_t lo, st
   auto n = parse_number(value, lo, hi, limit);
   if (!n.ok()) return n.status();
   out = static_cast<unsigned>(*n);
+  return absl::OkStatus();
+}
+
+// A percentage: "30", "0.5", "100.0" (digits, optionally a point and more digits), 0..100.
+absl::Status assign_percent(double& out, absl::string_view value) {
+  if (value.empty()) return refuse("no value");
+  std::size_t point = value.find('.');
+  absl::string_view whole = value.substr(0, point);
+  absl::string_view fraction =
+      point == absl::string_view::npos ? absl::string_view() : value.substr(point + 1);
+  bool well_formed = !whole.empty() && std::all_of(whole.begin(), whole.end(), is_digit) &&
+                     (whole.size() == 1 || whole[0] != '0') &&
+                     (point == absl::string_view::npos ||
+                      (!fraction.empty() && std::all_of(fraction.begin(), fraction.end(), is_digit)));
+  if (!well_formed) {
+    return refuse(absl::StrCat(quoted(value), " is not a decimal number (e.g. 30 or 0.5)"));
+  }
+  double percent = std::strtod(std::string(value).c_str(), nullptr);
+  if (!(percent >= 0 && percent <= 100)) {
+    return refuse(absl::StrCat(value, " is out of range 0..100 (percent)"));
+  }
+  out = percent;
   return absl::OkStatus();
 }
 
@@ -503,6 +583,34 @@ absl::Status Parser::set_arp(absl::string_view key, absl::string_view value) {
   return absl::NotFoundError(key);
 }
 
+absl::Status Parser::set_impairment(absl::string_view key, absl::string_view value) {
+  ImpairmentConfig& imp = config_.impairment;
+  if (key == "loss_percent") return assign_percent(imp.loss_percent, value);
+  if (key == "duplicate_percent") return assign_percent(imp.duplicate_percent, value);
+  if (key == "reorder_percent") return assign_percent(imp.reorder_percent, value);
+  if (key == "delay_us") return assign(imp.delay_us, value, 0, 1000000);
+  if (key == "seed") {
+    auto n = parse_number(value, 0, UINT64_MAX);
+    if (!n.ok()) return n.status();
+    imp.seed = *n;
+    return absl::OkStatus();
+  }
+  if (key == "direction") {
+    if (value == "both") {
+      imp.direction = ImpairmentConfig::Direction::kBoth;
+    } else if (value == "rx") {
+      imp.direction = ImpairmentConfig::Direction::kRx;
+    } else if (value == "tx") {
+      imp.direction = ImpairmentConfig::Direction::kTx;
+    } else {
+      return refuse(value.empty() ? "no value"
+                                  : absl::StrCat(quoted(value), " is not both, rx or tx"));
+    }
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(key);
+}
+
 absl::Status Parser::open(absl::string_view header, unsigned line) {
   if (header.size() < 2 || header.back() != ']') {
     return fail(line, absl::StrCat("malformed section header ", quoted(header)));
@@ -517,6 +625,8 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
     section.kind = Kind::kArp;
   } else if (name == "sysctl") {
     section.kind = Kind::kSysctl;
+  } else if (name == "impairment") {
+    section.kind = Kind::kImpairment;
   } else if (absl::StartsWith(name, "port.")) {
     section.kind = Kind::kPort;
     absl::string_view index_text = name.substr(5);
@@ -528,7 +638,8 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
     section.port.index = static_cast<unsigned>(*index);
   } else {
     return fail(line, absl::StrCat("unknown section ", section.label,
-                                   " (sections: [eal], [port.N], [engine], [arp], [sysctl])"));
+                                   " (sections: [eal], [port.N], [engine], [arp], [sysctl], "
+                                   "[impairment])"));
   }
   if (auto it = headers_.find(section.label); it != headers_.end()) {
     return fail(line, absl::StrCat("duplicate section ", section.label, " (first on line ",
@@ -621,6 +732,9 @@ absl::Status Parser::set(absl::string_view key, absl::string_view value, unsigne
       break;
     case Kind::kSysctl:
       st = set_sysctl(config_.sysctl, *sysctl, value);
+      break;
+    case Kind::kImpairment:
+      st = set_impairment(key, value);
       break;
   }
   if (absl::IsNotFound(st)) return fail(line, absl::StrCat(s.label, " unknown key '", key, "'"));

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -89,6 +90,22 @@ void expect_default_sysctl(const Sysctl& s) {
   EXPECT_TRUE(s.tcp_sack);
   EXPECT_TRUE(s.tcp_window_scaling);
   EXPECT_EQ(s.ip_default_ttl, 64u);
+  EXPECT_EQ(s.tcp_rmem, (std::array<unsigned, 3>{4096, 131072, 6291456}));
+  EXPECT_EQ(s.tcp_wmem, (std::array<unsigned, 3>{4096, 16384, 4194304}));
+  EXPECT_EQ(s.tcp_congestion_control, "cubic");
+  EXPECT_EQ(s.tcp_invalid_ratelimit, 500u);
+  EXPECT_TRUE(s.tcp_slow_start_after_idle);
+  EXPECT_EQ(s.tcp_reordering, 3u);
+}
+
+void expect_default_impairment(const ImpairmentConfig& i) {
+  EXPECT_EQ(i.loss_percent, 0.0);
+  EXPECT_EQ(i.duplicate_percent, 0.0);
+  EXPECT_EQ(i.reorder_percent, 0.0);
+  EXPECT_EQ(i.delay_us, 0u);
+  EXPECT_EQ(i.seed, 1u);
+  EXPECT_EQ(i.direction, ImpairmentConfig::Direction::kBoth);
+  EXPECT_FALSE(i.enabled());
 }
 
 void expect_default_port_tunables(const PortConfig& p) {
@@ -101,8 +118,9 @@ void expect_default_port_tunables(const PortConfig& p) {
 // ---- defaults ----
 
 TEST(Config, EmptySections_GiveDefaults) {
-  Config c = parse_ok(std::string("[eal]\n[engine]\n[arp]\n[sysctl]\n") + kPort0);
+  Config c = parse_ok(std::string("[eal]\n[engine]\n[arp]\n[sysctl]\n[impairment]\n") + kPort0);
   EXPECT_EQ(c.source, "t.conf");
+  expect_default_impairment(c.impairment);
   expect_default_eal(c.eal);
   expect_default_engine(c.engine);
   expect_default_arp(c.arp);
@@ -121,6 +139,7 @@ TEST(Config, EmptySections_GiveDefaults) {
 
 TEST(Config, OnlyAPort_GivesDefaults) {
   Config c = parse_ok(kPort0);
+  expect_default_impairment(c.impairment);
   expect_default_eal(c.eal);
   expect_default_engine(c.engine);
   expect_default_arp(c.arp);
@@ -178,7 +197,20 @@ TEST(Config, EveryKey_Parsed) {
       "net.ipv4.tcp_timestamps = 0\n"
       "net.ipv4.tcp_sack = 0\n"
       "net.ipv4.tcp_window_scaling = 0\n"
-      "net.ipv4.ip_default_ttl = 128\n");
+      "net.ipv4.ip_default_ttl = 128\n"
+      "net.ipv4.tcp_rmem = 8192 262144 16777216\n"
+      "net.ipv4.tcp_wmem = 4096\t65536   8388608\n"
+      "net.ipv4.tcp_congestion_control = reno\n"
+      "net.ipv4.tcp_invalid_ratelimit = 0\n"
+      "net.ipv4.tcp_slow_start_after_idle = 0\n"
+      "net.ipv4.tcp_reordering = 10\n"
+      "[impairment]\n"
+      "loss_percent = 2.5\n"
+      "duplicate_percent = 1\n"
+      "reorder_percent = 0.25\n"
+      "delay_us = 5000\n"
+      "seed = 18446744073709551615\n"
+      "direction = rx\n");
   EXPECT_EQ(c.eal.lcores, (std::vector<unsigned>{2, 3, 5}));
   EXPECT_EQ(c.eal.hugepages, EalConfig::Hugepages::kOn);
   EXPECT_EQ(c.eal.memory_mb, 1024u);
@@ -234,6 +266,21 @@ TEST(Config, EveryKey_Parsed) {
   EXPECT_FALSE(s.tcp_sack);
   EXPECT_FALSE(s.tcp_window_scaling);
   EXPECT_EQ(s.ip_default_ttl, 128u);
+  EXPECT_EQ(s.tcp_rmem, (std::array<unsigned, 3>{8192, 262144, 16777216}));
+  EXPECT_EQ(s.tcp_wmem, (std::array<unsigned, 3>{4096, 65536, 8388608}));
+  EXPECT_EQ(s.tcp_congestion_control, "reno");
+  EXPECT_EQ(s.tcp_invalid_ratelimit, 0u);
+  EXPECT_FALSE(s.tcp_slow_start_after_idle);
+  EXPECT_EQ(s.tcp_reordering, 10u);
+
+  const ImpairmentConfig& i = c.impairment;
+  EXPECT_DOUBLE_EQ(i.loss_percent, 2.5);
+  EXPECT_DOUBLE_EQ(i.duplicate_percent, 1.0);
+  EXPECT_DOUBLE_EQ(i.reorder_percent, 0.25);
+  EXPECT_EQ(i.delay_us, 5000u);
+  EXPECT_EQ(i.seed, 18446744073709551615ull);
+  EXPECT_EQ(i.direction, ImpairmentConfig::Direction::kRx);
+  EXPECT_TRUE(i.enabled());
 }
 
 TEST(Config, HugepagesWords_Parsed) {
@@ -349,10 +396,10 @@ TEST(Config, SectionsInAnyOrder_Parsed) {
 TEST(Config, UnknownSection_NamesLine) {
   EXPECT_EQ(error_of(std::string(kPort0) + "\n[tcp]\n"),
             "t.conf:5: unknown section [tcp] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl])");
+            "[sysctl], [impairment])");
   EXPECT_EQ(error_of("[port]\n"),
             "t.conf:1: unknown section [port] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl])");
+            "[sysctl], [impairment])");
 }
 
 TEST(Config, MalformedHeader_NamesLine) {
@@ -374,13 +421,14 @@ TEST(Config, UnknownKey_NamesLine) {
             "t.conf:4: [port.0] unknown key 'netmask'");
   EXPECT_EQ(error_of("[engine]\nburst = 32\n"), "t.conf:2: [engine] unknown key 'burst'");
   EXPECT_EQ(error_of("[arp]\nsize = 32\n"), "t.conf:2: [arp] unknown key 'size'");
+  EXPECT_EQ(error_of("[impairment]\nloss = 1\n"), "t.conf:2: [impairment] unknown key 'loss'");
 }
 
 TEST(Config, KeysAreCaseSensitive) {
   EXPECT_EQ(error_of("[eal]\nMemory_MB = 512\n"), "t.conf:2: [eal] unknown key 'Memory_MB'");
   EXPECT_EQ(error_of("[EAL]\n"),
             "t.conf:1: unknown section [EAL] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl])");
+            "[sysctl], [impairment])");
   EXPECT_EQ(error_of("[sysctl]\nNET.IPV4.TCP_SACK = 1\n"),
             "t.conf:2: [sysctl] unknown key 'NET.IPV4.TCP_SACK' (supported keys: "
             "docs/configuration.md)");
@@ -761,6 +809,119 @@ TEST(Config, SysctlPortRange_Checked) {
   EXPECT_EQ(c.sysctl.ip_local_port_range_high, 40000u);
 }
 
+TEST(Config, SysctlSocketBuffers_Checked) {
+  auto mem_error = [](const std::string& key, const std::string& v) {
+    return error_of("[sysctl]\n" + key + " = " + v + "\n");
+  };
+  for (const char* key : {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}) {
+    std::string head = std::string("t.conf:2: [sysctl] ") + key + ": ";
+    EXPECT_EQ(mem_error(key, "4096 131072"),
+              head + "'4096 131072' is not three numbers (min default max, in bytes)");
+    EXPECT_EQ(mem_error(key, "1 2 3 4"),
+              head + "'1 2 3 4' is not three numbers (min default max, in bytes)");
+    EXPECT_EQ(mem_error(key, "0 131072 6291456"),
+              head + "0 is out of range 1..2147483647 (Linux: 1..INT_MAX)");
+    EXPECT_EQ(mem_error(key, "4096 131072 2147483648"),
+              head + "2147483648 is out of range 1..2147483647 (Linux: 1..INT_MAX)");
+    EXPECT_EQ(mem_error(key, "4096 4k 6291456"), head + "'4k' is not a number");
+    EXPECT_EQ(mem_error(key, "8192 4096 6291456"),
+              head + "'8192 4096 6291456': the default 4096 is below the min 8192");
+    EXPECT_EQ(mem_error(key, "4096 131072 65536"),
+              head + "'4096 131072 65536': the max 65536 is below the default 131072");
+    EXPECT_EQ(mem_error(key, ""), head + "no value");
+  }
+  // Equal ends and the extremes are fine; the short and slash forms work.
+  Config c = parse_ok(std::string("[sysctl]\ntcp_rmem = 1 1 2147483647\n") +
+                      "net/ipv4/tcp_wmem=7 7 7\n" + kPort0);
+  EXPECT_EQ(c.sysctl.tcp_rmem, (std::array<unsigned, 3>{1, 1, 2147483647}));
+  EXPECT_EQ(c.sysctl.tcp_wmem, (std::array<unsigned, 3>{7, 7, 7}));
+}
+
+TEST(Config, SysctlCongestionControl_OnlyKnownNames) {
+  EXPECT_EQ(parse_ok(std::string("[sysctl]\ntcp_congestion_control = reno\n") + kPort0)
+                .sysctl.tcp_congestion_control,
+            "reno");
+  EXPECT_EQ(parse_ok(std::string("[sysctl]\nnet.ipv4.tcp_congestion_control=cubic\n") + kPort0)
+                .sysctl.tcp_congestion_control,
+            "cubic");
+  for (const char* bad : {"bbr", "Cubic", "cubic reno"}) {
+    EXPECT_EQ(error_of(std::string("[sysctl]\nnet.ipv4.tcp_congestion_control = ") + bad + "\n"),
+              std::string("t.conf:2: [sysctl] net.ipv4.tcp_congestion_control: '") + bad +
+                  "' is not a supported congestion control (cubic, reno)")
+        << bad;
+  }
+}
+
+TEST(Config, SysctlNewTunables_Ranges) {
+  EXPECT_EQ(error_of("[sysctl]\nnet.ipv4.tcp_invalid_ratelimit = 2147483648\n"),
+            "t.conf:2: [sysctl] net.ipv4.tcp_invalid_ratelimit: 2147483648 is out of range "
+            "0..2147483647 (ms; Linux: int)");
+  EXPECT_EQ(parse_ok(std::string("[sysctl]\ntcp_invalid_ratelimit = 2147483647\n") + kPort0)
+                .sysctl.tcp_invalid_ratelimit,
+            2147483647u);
+  EXPECT_EQ(error_of("[sysctl]\nnet.ipv4.tcp_reordering = 0\n"),
+            "t.conf:2: [sysctl] net.ipv4.tcp_reordering: 0 is out of range 1..300 (synwave: "
+            "1..tcp_max_reordering)");
+  EXPECT_EQ(error_of("[sysctl]\nnet.ipv4.tcp_reordering = 301\n"),
+            "t.conf:2: [sysctl] net.ipv4.tcp_reordering: 301 is out of range 1..300 (synwave: "
+            "1..tcp_max_reordering)");
+  EXPECT_EQ(parse_ok(std::string("[sysctl]\ntcp_reordering = 300\n") + kPort0).sysctl.tcp_reordering,
+            300u);
+  EXPECT_EQ(error_of("[sysctl]\nnet.ipv4.tcp_slow_start_after_idle = 2\n"),
+            "t.conf:2: [sysctl] net.ipv4.tcp_slow_start_after_idle: '2' is not a boolean "
+            "(true/false, yes/no, on/off, 1/0)");
+  EXPECT_FALSE(parse_ok(std::string("[sysctl]\ntcp_slow_start_after_idle = off\n") + kPort0)
+                   .sysctl.tcp_slow_start_after_idle);
+}
+
+// ---- [impairment] ----
+
+TEST(Config, Impairment_ValuesParsed) {
+  Config c = parse_ok(std::string(kPort0) +
+                      "[impairment]\nloss_percent = 30\nduplicate_percent = 100.0\n"
+                      "reorder_percent = 0.001\ndelay_us = 1000000\nseed = 0\ndirection = tx\n");
+  EXPECT_DOUBLE_EQ(c.impairment.loss_percent, 30.0);
+  EXPECT_DOUBLE_EQ(c.impairment.duplicate_percent, 100.0);
+  EXPECT_DOUBLE_EQ(c.impairment.reorder_percent, 0.001);
+  EXPECT_EQ(c.impairment.delay_us, 1000000u);
+  EXPECT_EQ(c.impairment.seed, 0u);
+  EXPECT_EQ(c.impairment.direction, ImpairmentConfig::Direction::kTx);
+  EXPECT_EQ(parse_ok(std::string(kPort0) + "[impairment]\ndirection = both\n").impairment.direction,
+            ImpairmentConfig::Direction::kBoth);
+  // Only a delay turns it on as well; zero rates leave it off.
+  EXPECT_TRUE(parse_ok(std::string(kPort0) + "[impairment]\ndelay_us = 1\n").impairment.enabled());
+  EXPECT_FALSE(parse_ok(std::string(kPort0) + "[impairment]\nloss_percent = 0.0\nseed = 7\n")
+                   .impairment.enabled());
+}
+
+TEST(Config, Impairment_BadValues_NameLine) {
+  auto imp_error = [](const std::string& line) {
+    return error_of(std::string(kPort0) + "[impairment]\n" + line + "\n");
+  };
+  for (const char* key : {"loss_percent", "duplicate_percent", "reorder_percent"}) {
+    std::string head = std::string("t.conf:5: [impairment] ") + key + ": ";
+    EXPECT_EQ(imp_error(std::string(key) + " = 100.5"),
+              head + "100.5 is out of range 0..100 (percent)");
+    for (const char* bad : {"-1", "1e2", ".5", "5.", "05", "30%", "1.2.3", "nan"}) {
+      EXPECT_EQ(imp_error(std::string(key) + " = " + bad),
+                head + "'" + bad + "' is not a decimal number (e.g. 30 or 0.5)")
+          << bad;
+    }
+    EXPECT_EQ(imp_error(std::string(key) + " ="), head + "no value");
+  }
+  EXPECT_EQ(imp_error("delay_us = 1000001"),
+            "t.conf:5: [impairment] delay_us: 1000001 is out of range 0..1000000");
+  EXPECT_EQ(imp_error("seed = 18446744073709551616"),
+            "t.conf:5: [impairment] seed: 18446744073709551616 is out of range "
+            "0..18446744073709551615");
+  EXPECT_EQ(imp_error("seed = -1"), "t.conf:5: [impairment] seed: '-1' is not a number");
+  EXPECT_EQ(imp_error("direction = in"),
+            "t.conf:5: [impairment] direction: 'in' is not both, rx or tx");
+  EXPECT_EQ(imp_error("direction ="), "t.conf:5: [impairment] direction: no value");
+  EXPECT_EQ(error_of(std::string(kPort0) + "[impairment]\nloss_percent = 1\nloss_percent = 2\n"),
+            "t.conf:6: [impairment] duplicate key 'loss_percent' (already set on line 5)");
+}
+
 // ---- files ----
 
 std::string config_dir() {
@@ -838,6 +999,7 @@ TEST(Config, FullExample_ListsEveryKeyWithItsDefault) {
   expect_default_engine(c->engine);
   expect_default_arp(c->arp);
   expect_default_sysctl(c->sysctl);
+  expect_default_impairment(c->impairment);
   ASSERT_EQ(c->ports.size(), 1u);
   expect_default_port_tunables(c->ports[0]);
   std::string text = read_text(path);
@@ -883,7 +1045,19 @@ TEST(Config, FullExample_ListsEveryKeyWithItsDefault) {
                           "net.ipv4.tcp_timestamps =",
                           "net.ipv4.tcp_sack =",
                           "net.ipv4.tcp_window_scaling =",
-                          "net.ipv4.ip_default_ttl ="}) {
+                          "net.ipv4.ip_default_ttl =",
+                          "net.ipv4.tcp_rmem =",
+                          "net.ipv4.tcp_wmem =",
+                          "net.ipv4.tcp_congestion_control =",
+                          "net.ipv4.tcp_invalid_ratelimit =",
+                          "net.ipv4.tcp_slow_start_after_idle =",
+                          "net.ipv4.tcp_reordering =",
+                          "# loss_percent =",
+                          "# duplicate_percent =",
+                          "# reorder_percent =",
+                          "# delay_us =",
+                          "# seed =",
+                          "# direction ="}) {
     EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
   }
 }
