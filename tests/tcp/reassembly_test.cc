@@ -502,8 +502,12 @@ TEST_F(ReassemblyQueueTest, Hostile_RandomSequenceNumbersAndCaps_NoCrashNoLeak) 
       const std::uint32_t cap = rng() % 64;
       const auto r = q_.insert(Seq(seq), segment(seq, len), cap);
       ASSERT_LE(q_.segments(), before + 1);
-      if (q_.segments() > before) ASSERT_LE(q_.segments(), cap);
-      if (r.refused) ASSERT_EQ(q_.segments(), before);
+      if (q_.segments() > before) {
+        ASSERT_LE(q_.segments(), cap);
+      }
+      if (r.refused) {
+        ASSERT_EQ(q_.segments(), before);
+      }
       if (rng() % 8 == 0) {
         q_.drain(Seq(rng() % 2 == 0 ? rng() : base + rng() % 100000), out_);
         out_.clear();
