@@ -1,0 +1,87 @@
+// The bulk-transfer application synwave-bulk runs on one engine.
+//
+// One connection at a time (a server accepts --connections of them one after the other, a client
+// makes them one after the other). On each: send `send_bytes` of the pattern (pattern.h), then
+// shutdown(SHUT_WR); meanwhile read everything the peer sends until its FIN, checking every byte
+// against the pattern at its stream offset. The connection is over when both are done; then it is
+// closed and its Result recorded. Preallocated send pattern and receive buffer: nothing is
+// allocated per call or per connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "engine/application.h"
+#include "pattern.h"
+#include "tcp/tcp_stack.h"
+
+namespace synwave::bulk {
+
+struct Options {
+  bool server = false;
+  std::uint16_t listen_port = 0;     // server
+  tcp::Endpoint target;              // client
+  std::uint64_t send_bytes = 0;
+  std::optional<std::uint64_t> expect_bytes;
+  unsigned connections = 1;
+  double timeout_s = 120;            // the whole run, from start()
+  double delay_s = 0;                // client: wait before the first connect (link coming up)
+};
+
+// What one connection did. `error` is a positive errno (ETIMEDOUT for the run's --timeout), 0 when
+// the transfer completed in both directions.
+struct Result {
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  std::optional<std::uint64_t> first_mismatch;  // stream offset of the first wrong byte received
+  double seconds = 0;                            // established -> both directions finished
+  std::uint64_t retransmits = 0;                 // the stack's RetransSegs during the connection
+  int error = 0;
+  bool timed_out = false;
+
+  bool verified() const { return !first_mismatch && error == 0; }
+};
+
+class BulkApp : public Application {
+ public:
+  explicit BulkApp(const Options& options);
+
+  void start(std::span<tcp::TcpStack* const> tcp, Instant now) override;
+  void poll(Instant now) override;
+  void stop() override;
+
+  // After the engines stopped: one Result per connection that started (in order), whether the
+  // run hit its timeout, and whether start-up failed (listen error: positive errno).
+  const std::vector<Result>& results() const { return results_; }
+  bool timed_out() const { return timed_out_; }
+  int setup_error() const { return setup_error_; }
+
+ private:
+  enum class Phase : std::uint8_t { kIdle, kConnecting, kTransfer, kDone };
+
+  void begin_next(Instant now);     // accept or connect the next connection
+  void try_accept(Instant now);
+  void try_connect(Instant now);
+  void on_connecting(Instant now);
+  void pump(Instant now);           // read, verify, send, shutdown; finishes the connection
+  void finish_connection(Instant now, int error);
+  void finish_run(Instant now);
+
+  Options options_;
+  Pattern pattern_;
+  std::vector<std::uint8_t> rx_buffer_;
+  tcp::TcpStack* tcp_ = nullptr;
+  int listener_ = -1;
+  int socket_ = -1;
+  Phase phase_ = Phase::kIdle;
+  Result current_;
+  Instant conn_started_{}, deadline_{}, next_attempt_{}, next_safety_pump_{}, exit_at_{};
+  std::uint64_t retransmits_at_conn_ = 0;
+  std::vector<Result> results_;
+  bool shut_wr_ = false, eof_ = false;   // on the current connection
+  bool finished_ = false, timed_out_ = false;
+  int setup_error_ = 0;
+};
+
+}  // namespace synwave::bulk
