@@ -17,6 +17,11 @@ constexpr std::uint64_t kCubicNoMaxCnt = 20;
 // Reno-friendly estimate: +1 segment per (15/8) * cwnd acked (Linux beta_scale, 8*(1+b)/3/(1-b)).
 constexpr std::uint64_t kFriendlyScaleNum = 15;
 constexpr std::uint64_t kFriendlyScaleDen = 8;
+// HyStart (Linux hystart_low_window, HYSTART_MIN_SAMPLES, HYSTART_DELAY_MIN / _MAX).
+constexpr std::uint32_t kHystartLowWindowSegments = 16;
+constexpr std::uint8_t kHystartMinSamples = 8;
+constexpr std::uint32_t kHystartDelayMinUs = 4000;
+constexpr std::uint32_t kHystartDelayMaxUs = 16000;
 
 std::uint32_t clamp_cwnd(std::uint64_t w) {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(w, CongestionControl::kMaxCwnd));
@@ -55,8 +60,8 @@ void CongestionControl::init(CongestionAlgorithm a, std::uint32_t mss, Instant n
   epoch_start = now;
 }
 
-void CongestionControl::on_ack(std::uint32_t acked, std::uint32_t mss, Instant now,
-                               Duration srtt, bool cwnd_limited) {
+void CongestionControl::on_ack(std::uint32_t acked, std::uint32_t mss, Instant now, Duration srtt,
+                               bool cwnd_limited) {
   mss = std::max(mss, 1u);
   timeout_pending = false;  // new data acked: a later timeout is a new loss (Linux retransmits=0)
   if (acked == 0 || !cwnd_limited) return;
@@ -82,8 +87,7 @@ void CongestionControl::on_ack(std::uint32_t acked, std::uint32_t mss, Instant n
   }
 }
 
-void CongestionControl::additive_increase(std::uint64_t w, std::uint32_t acked,
-                                          std::uint32_t mss) {
+void CongestionControl::additive_increase(std::uint64_t w, std::uint32_t acked, std::uint32_t mss) {
   w = std::clamp<std::uint64_t>(w, 1, std::numeric_limits<std::uint32_t>::max());
   std::uint64_t total = cwnd;
   // The window w may have shrunk since the bytes were counted: grow once and start over.
@@ -103,7 +107,8 @@ void CongestionControl::additive_increase(std::uint64_t w, std::uint32_t acked,
 
 double CongestionControl::cubic_window(Duration t, std::uint32_t mss) const {
   const double offset = seconds(t) - k_seconds;
-  return static_cast<double>(origin) + kCubicC * static_cast<double>(mss) * offset * offset * offset;
+  return static_cast<double>(origin) +
+         kCubicC * static_cast<double>(mss) * offset * offset * offset;
 }
 
 void CongestionControl::cubic_avoid(std::uint32_t acked, std::uint32_t mss, Instant now,
@@ -147,8 +152,8 @@ void CongestionControl::cubic_avoid(std::uint32_t acked, std::uint32_t mss, Inst
 
   // Reno-friendly region (RFC 9438 4.3): W_est grows like a Reno flow with CUBIC's beta; when it
   // is ahead, cwnd grows at least fast enough to reach it in about one RTT.
-  const std::uint64_t est_step = std::max<std::uint64_t>(
-      std::uint64_t{cwnd} * kFriendlyScaleNum / kFriendlyScaleDen, 1);
+  const std::uint64_t est_step =
+      std::max<std::uint64_t>(std::uint64_t{cwnd} * kFriendlyScaleNum / kFriendlyScaleDen, 1);
   if (est_acked > est_step) {
     // Linux grows while ack_cnt > delta, i.e. (ack_cnt - 1) / delta steps.
     const std::uint64_t steps = (est_acked - 1) / est_step;
@@ -162,6 +167,44 @@ void CongestionControl::cubic_avoid(std::uint32_t acked, std::uint32_t mss, Inst
 
   w = std::max(w, kCubicMinCnt * mss);  // at most 1.5 * cwnd per RTT
   additive_increase(w, acked, mss);
+}
+
+void CongestionControl::hystart_new_round(Seq snd_nxt) {
+  round_open = true;
+  round_end = snd_nxt;
+  round_min_rtt_us = UINT32_MAX;
+  round_samples = 0;
+}
+
+void CongestionControl::on_rtt_sample(Duration rtt, Seq snd_una, Seq snd_nxt, std::uint32_t mss,
+                                      Instant now) {
+  if (algorithm != CongestionAlgorithm::kCubic) return;
+  mss = std::max(mss, 1u);
+  // Samples taken just after fast recovery still carry its queue (Linux: the first second of the
+  // epoch is ignored).
+  if (epoch_started && now - epoch_start < std::chrono::seconds(1)) return;
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(rtt).count();
+  const std::uint32_t delay =
+      static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 1, UINT32_MAX));
+  if (min_rtt_us == 0 || delay < min_rtt_us) min_rtt_us = delay;
+
+  if (hystart_found || !in_slow_start() ||
+      std::uint64_t{cwnd} < std::uint64_t{kHystartLowWindowSegments} * mss) {
+    return;
+  }
+  if (!round_open || snd_una > round_end) hystart_new_round(snd_nxt);
+  round_min_rtt_us = std::min(round_min_rtt_us, delay);
+  if (round_samples < kHystartMinSamples) {
+    ++round_samples;
+    return;
+  }
+  // The queue is building: this round's best RTT is well above the path's.
+  const std::uint32_t threshold =
+      std::clamp(min_rtt_us >> 3, kHystartDelayMinUs, kHystartDelayMaxUs);
+  if (round_min_rtt_us > min_rtt_us + threshold) {
+    hystart_found = true;
+    ssthresh = cwnd;
+  }
 }
 
 void CongestionControl::recalc_ssthresh(std::uint32_t mss) {
@@ -184,8 +227,8 @@ void CongestionControl::recalc_ssthresh(std::uint32_t mss) {
       reduced = std::uint64_t{cwnd} * kCubicBetaNum / kCubicBetaDen;
       break;
   }
-  ssthresh = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-      std::max(reduced, floor), kInfiniteSsthresh));
+  ssthresh = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(std::max(reduced, floor), kInfiniteSsthresh));
   reset_cubic_epoch();
 }
 
@@ -208,6 +251,9 @@ void CongestionControl::on_timeout(std::uint32_t mss, Instant /*now*/) {
   w_est = 0;
   est_acked = 0;
   k_seconds = 0;
+  hystart_found = false;  // and HyStart may end the next slow start again (bictcp_hystart_reset)
+  round_open = false;
+  min_rtt_us = 0;
   reset_cubic_epoch();
 }
 

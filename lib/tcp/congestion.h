@@ -30,9 +30,14 @@
 //    bictcp_reset on TCP_CA_Loss): the first congestion avoidance after a timeout starts with
 //    K = 0 from the window it reached (RFC 9438 section 4.8).
 //
-// Not implemented: HyStart (it needs per-ACK RTT samples and round boundaries the API does not
-// carry), cwnd undo after spurious retransmissions, ECN-specific handling (call on_loss for a CWR),
-// Linux's 1/32 s recomputation throttle of bictcp_update (the target is recomputed on every ACK).
+//  * CUBIC HyStart, delay detection only (Linux hystart_detect bit HYSTART_DELAY), when the engine
+//    feeds RTT samples through on_rtt_sample: from 16 segments on, once per connection, slow start
+//    ends (ssthresh = cwnd) when the smallest RTT of a round's first 8+ samples exceeds the
+//    connection's minimum RTT by clamp(min/8, 4 ms, 16 ms). Without samples: plain slow start.
+//
+// Not implemented: HyStart's ACK-train detection, cwnd undo after spurious retransmissions,
+// ECN-specific handling (call on_loss for a CWR), Linux's 1/32 s recomputation throttle of
+// bictcp_update (the target is recomputed on every ACK), idle restart's halving per idle RTO.
 //
 // Thread-safety: a plain value inside the connection's control block; only the thread owning the
 // connection touches it. No function fails; every function needs mss > 0 (0 is treated as 1).
@@ -43,6 +48,7 @@
 #include <string_view>
 
 #include "base/time.h"
+#include "tcp/seq.h"
 
 namespace synwave::tcp {
 
@@ -79,12 +85,20 @@ struct CongestionControl {
   std::uint32_t bytes_acked = 0;
 
   // CUBIC state (Linux struct bictcp), bytes unless stated.
-  std::uint32_t w_max = 0;       // window before the last reduction (last_max_cwnd); 0 = none
-  std::uint32_t origin = 0;      // W_cubic(K): w_max, or cwnd at the epoch start if above it
-  std::uint32_t w_est = 0;       // Reno-friendly estimate (Linux tcp_cwnd)
-  std::uint32_t est_acked = 0;   // bytes acked this epoch not yet added to w_est (ack_cnt)
-  Instant epoch_start{};         // when the epoch began (valid if epoch_started)
-  double k_seconds = 0;          // K: time from the epoch start to the plateau at origin
+  std::uint32_t w_max = 0;      // window before the last reduction (last_max_cwnd); 0 = none
+  std::uint32_t origin = 0;     // W_cubic(K): w_max, or cwnd at the epoch start if above it
+  std::uint32_t w_est = 0;      // Reno-friendly estimate (Linux tcp_cwnd)
+  std::uint32_t est_acked = 0;  // bytes acked this epoch not yet added to w_est (ack_cnt)
+  Instant epoch_start{};        // when the epoch began (valid if epoch_started)
+  double k_seconds = 0;         // K: time from the epoch start to the plateau at origin
+
+  // CUBIC HyStart state (Linux struct bictcp: found, end_seq, curr_rtt, sample_cnt, delay_min).
+  bool hystart_found = false;      // slow start already ended by HyStart (until a timeout)
+  bool round_open = false;         // round_end is valid
+  std::uint8_t round_samples = 0;  // RTT samples seen this round (counts up to 8)
+  Seq round_end{};                 // the round ends when SND.UNA passes this (SND.NXT at start)
+  std::uint32_t round_min_rtt_us = UINT32_MAX;  // smallest RTT sample this round
+  std::uint32_t min_rtt_us = 0;  // smallest RTT sample of the connection; 0 = none yet
 
   // A connection starts: cwnd = 10 * mss, ssthresh infinite, no CUBIC history.
   void init(CongestionAlgorithm a, std::uint32_t mss, Instant now);
@@ -108,6 +122,11 @@ struct CongestionControl {
   // CUBIC epoch reset.
   void on_idle_restart(std::uint32_t mss, Instant now);
 
+  // Optional (CUBIC HyStart): an RTT sample taken from this ACK (RFC 6298 rules: none from
+  // retransmitted segments), given before on_ack for the same ACK. `snd_una` / `snd_nxt`: after
+  // the ACK was processed. May end slow start by setting ssthresh = cwnd. Reno ignores it.
+  void on_rtt_sample(Duration rtt, Seq snd_una, Seq snd_nxt, std::uint32_t mss, Instant now);
+
   // Whether on_ack would do slow start (Linux tcp_in_slow_start).
   bool in_slow_start() const { return cwnd < ssthresh; }
   // The initial window for `mss`: 10 * mss.
@@ -118,6 +137,7 @@ struct CongestionControl {
 
  private:
   void reset_cubic_epoch() { epoch_started = false; }
+  void hystart_new_round(Seq snd_nxt);
   void recalc_ssthresh(std::uint32_t mss);
   // Congestion avoidance, Linux tcp_cong_avoid_ai: +mss per `w` acked bytes.
   void additive_increase(std::uint64_t w, std::uint32_t acked, std::uint32_t mss);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -219,7 +220,7 @@ TEST(Congestion, CubicLoss_BelowPreviousMax_FastConvergenceLowersWmax) {
   cc.on_loss(mss, kT0);
   EXPECT_EQ(cc.w_max, 69640u);     // 81920 * (1 + 0.7) / 2, not 81920
   EXPECT_EQ(cc.ssthresh, 57360u);  // 81920 * 0.7
-  cc.cwnd = 75 * mss;  // above the lowered maximum: no fast convergence
+  cc.cwnd = 75 * mss;              // above the lowered maximum: no fast convergence
   cc.on_loss(mss, kT0);
   EXPECT_EQ(cc.w_max, 76800u);
 }
@@ -408,9 +409,9 @@ TEST(Congestion, CubicAvoidance_AboveWmax_StartsConvexFromCwnd) {
 TEST(Congestion, CubicAvoidance_NoWmaxYet_GrowsAtLeastFivePercentPerRtt) {
   constexpr std::uint32_t mss = 1000;
   CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
-  cc.cwnd = cc.ssthresh = 100 * mss;  // e.g. a configured ssthresh, no loss seen
+  cc.cwnd = cc.ssthresh = 100 * mss;     // e.g. a configured ssthresh, no loss seen
   ack_n(cc, 100, mss, mss, kT0, 100ms);  // one window at the epoch's first instant
-  EXPECT_EQ(cc.cwnd, 105 * mss);  // Linux: cnt capped at 20
+  EXPECT_EQ(cc.cwnd, 105 * mss);         // Linux: cnt capped at 20
 }
 
 TEST(Congestion, CubicAvoidance_NotCwndLimited_NoGrowthNoEpoch) {
@@ -463,6 +464,106 @@ TEST(Congestion, CubicAvoidance_LossResets_EpochRestartsAtNextAck) {
   cc.on_ack(mss, mss, now, 100ms, true);
   EXPECT_TRUE(cc.epoch_started);
   EXPECT_EQ(cc.epoch_start, now);
+}
+
+// --- CUBIC HyStart (delay detection) -------------------------------------------------------------
+
+// `n` RTT samples of `rtt`, SND.UNA advancing by one mss each from `una`; SND.NXT one window ahead.
+Seq rtt_samples(CongestionControl& cc, int n, Duration rtt, Seq una, std::uint32_t mss,
+                Instant now) {
+  for (int i = 0; i < n; ++i) {
+    una += mss;
+    cc.on_rtt_sample(rtt, una, una + cc.cwnd, mss, now);
+  }
+  return una;
+}
+
+TEST(Congestion, CubicHystart_RoundRttRisesPastThreshold_SlowStartEndsAtCurrentWindow) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
+  cc.cwnd = 20 * mss;
+  // First round: the path's RTT, 10 ms.
+  Seq una = rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  EXPECT_EQ(cc.min_rtt_us, 10000u);
+  EXPECT_EQ(cc.ssthresh, CongestionControl::kInfiniteSsthresh);
+  // Next round (SND.UNA past the first round's SND.NXT): 14.5 ms, more than 10 + max(10/8, 4).
+  una = Seq(5000) + 40 * mss;
+  una = rtt_samples(cc, 8, 14500us, una, mss, kT0 + 10ms);
+  EXPECT_EQ(cc.ssthresh, CongestionControl::kInfiniteSsthresh);  // 8 samples are not enough
+  rtt_samples(cc, 1, 14500us, una, mss, kT0 + 10ms);
+  EXPECT_TRUE(cc.hystart_found);
+  EXPECT_EQ(cc.ssthresh, 20 * mss);
+  EXPECT_FALSE(cc.in_slow_start());
+}
+
+TEST(Congestion, CubicHystart_RoundRttRisesLessThanFourMs_SlowStartGoesOn) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
+  cc.cwnd = 20 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  rtt_samples(cc, 30, 13900us, Seq(5000) + 40 * mss, mss, kT0 + 10ms);
+  EXPECT_FALSE(cc.hystart_found);
+  EXPECT_EQ(cc.ssthresh, CongestionControl::kInfiniteSsthresh);
+}
+
+TEST(Congestion, CubicHystart_OneSlowSampleInRound_RoundMinimumDecides) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
+  cc.cwnd = 20 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  Seq una = rtt_samples(cc, 1, 10ms, Seq(5000) + 40 * mss, mss, kT0 + 10ms);
+  rtt_samples(cc, 20, 30ms, una, mss, kT0 + 10ms);
+  EXPECT_FALSE(cc.hystart_found);
+}
+
+TEST(Congestion, CubicHystart_WindowBelowSixteenSegments_NoDetection) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
+  cc.cwnd = 15 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  rtt_samples(cc, 30, 50ms, Seq(5000) + 40 * mss, mss, kT0 + 10ms);
+  EXPECT_FALSE(cc.hystart_found);
+  EXPECT_EQ(cc.min_rtt_us, 10000u);
+}
+
+TEST(Congestion, RenoHystart_Samples_Ignored) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kReno, mss);
+  cc.cwnd = 20 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  rtt_samples(cc, 30, 50ms, Seq(5000) + 40 * mss, mss, kT0 + 10ms);
+  EXPECT_FALSE(cc.hystart_found);
+  EXPECT_EQ(cc.ssthresh, CongestionControl::kInfiniteSsthresh);
+}
+
+TEST(Congestion, CubicHystart_FoundThenTimeout_DetectsAgainInNextSlowStart) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = make(CongestionAlgorithm::kCubic, mss);
+  cc.cwnd = 20 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(5000), mss, kT0);
+  rtt_samples(cc, 9, 20ms, Seq(5000) + 40 * mss, mss, kT0 + 10ms);
+  ASSERT_TRUE(cc.hystart_found);
+  cc.on_timeout(mss, kT0 + 1s);
+  EXPECT_FALSE(cc.hystart_found);
+  EXPECT_EQ(cc.min_rtt_us, 0u);
+  EXPECT_EQ(cc.ssthresh, 14003u);  // 20000 * 717 / 1024
+  // Pretend slow start regrew past 16 segments, with ssthresh still ahead.
+  cc.cwnd = 40 * mss;
+  cc.ssthresh = 100 * mss;
+  rtt_samples(cc, 12, 10ms, Seq(100000), mss, kT0 + 2s);
+  rtt_samples(cc, 9, 20ms, Seq(100000) + 80 * mss, mss, kT0 + 2s);
+  EXPECT_TRUE(cc.hystart_found);
+  EXPECT_EQ(cc.ssthresh, 40 * mss);
+}
+
+TEST(Congestion, CubicHystart_SamplesInFirstSecondAfterRecovery_Ignored) {
+  constexpr std::uint32_t mss = 1000;
+  CongestionControl cc = cubic_after_loss(mss, 50);
+  cc.on_ack(mss, mss, kT0, 10ms, true);  // epoch starts at kT0
+  cc.on_rtt_sample(3ms, Seq(1), Seq(2), mss, kT0 + 999ms);
+  EXPECT_EQ(cc.min_rtt_us, 0u);
+  cc.on_rtt_sample(3ms, Seq(1), Seq(2), mss, kT0 + 1s);
+  EXPECT_EQ(cc.min_rtt_us, 3000u);
 }
 
 // --- idle restart -------------------------------------------------------------------------------
