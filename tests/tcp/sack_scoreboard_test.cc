@@ -243,6 +243,20 @@ TEST_F(SackScoreboardTest, Sacked_PipeWorkedExample_CountsUnsackedNotLostAndRetr
   EXPECT_EQ(sb_.pipe(Seq(1000), Seq(2000), Seq(900), 100, 3), 400u);
 }
 
+TEST_F(SackScoreboardTest, Sacked_PipeBytesRuleBoundaryAtRangeStart_LostBelowIt) {
+  // mss 100, dupthresh 3: lost where more than 200 SACKed bytes lie above. 101 + 100 SACKed bytes:
+  // the 201st highest is 1300, the first byte of the lower range, so exactly [1000, 1300) is lost.
+  sack(1000, 2000, {{1300, 1400}, {1600, 1701}});
+  EXPECT_TRUE(sb_.is_lost(Seq(1299), 100, 3));
+  EXPECT_FALSE(sb_.is_lost(Seq(1300), 100, 3));
+  EXPECT_EQ(sb_.pipe(Seq(1000), Seq(2000), Seq(1000), 100, 3), 200u + 299u);
+  // One byte fewer above: nothing lost.
+  sb_.clear();
+  sack(1000, 2000, {{1300, 1400}, {1600, 1700}});
+  EXPECT_FALSE(sb_.is_lost(Seq(1000), 100, 3));
+  EXPECT_EQ(sb_.pipe(Seq(1000), Seq(2000), Seq(1000), 100, 3), 300u + 200u + 300u);
+}
+
 // The 32-range capacity: when full, a new highest range is dropped; a lower one evicts the highest.
 TEST_F(SackScoreboardTest, Full_MoreThan32Ranges_HighestDropped) {
   for (std::uint32_t k = 1; k <= SackScoreboard::kMaxRanges; ++k) {
