@@ -173,6 +173,8 @@ void TcpStack::Impl::input_syn_sent(Tcb& t, Segment& seg) {
   const std::uint16_t user_mss = t.user_mss;
   apply_syn_options(t, seg);
   t.user_mss = user_mss;
+  t.rcv_adv = t.rcv_nxt + t.rcv_wnd;  // our SYN's window, unscaled
+  t.rcv_acked = t.rcv_nxt;
   if (seg.flags.ack()) {
     t.snd_una = seg.ack;
     t.snd_wnd = seg.window;  // unscaled in a SYN-ACK
@@ -195,7 +197,7 @@ void TcpStack::Impl::input_syn_sent(Tcb& t, Segment& seg) {
 
 // RFC 9293 3.10.7.4, first check: is the segment acceptable?
 bool TcpStack::Impl::acceptable(const Tcb& t, const Segment& seg) const {
-  const std::uint32_t wnd = t.rcv_wnd;
+  const std::uint32_t wnd = receive_window(t);
   if (seg.len == 0) {
     if (wnd == 0) return seg.seq == t.rcv_nxt;
     return seq_in_window(seg.seq, t.rcv_nxt, wnd);
@@ -224,6 +226,8 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
     seg.seq = t.rcv_nxt;
     seg.len = seg.payload_len + (seg.flags.fin() ? 1u : 0u);
   }
+  // RFC 7323 5.3: PAWS, before the sequence number check.
+  if (paws_reject(t, seg)) return;
   // First: sequence number.
   if (!acceptable(t, seg)) {
     if (seg.flags.rst()) {
@@ -249,11 +253,14 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
     if (!oow_rate_limited(t, seg)) send_challenge_ack(t);
     return;
   }
-  // RFC 7323 4.3: remember the peer's latest TSval, echoed in our TSecr.
-  if (t.ts_ok && seg.options.timestamps && seg.seq <= t.rcv_nxt) {
+  // RFC 7323 4.3: remember the peer's latest TSval, echoed in our TSecr: a newer one from a
+  // segment that starts at or before the last ACK we sent.
+  if (t.ts_ok && seg.options.timestamps && seg.seq <= t.rcv_acked &&
+      static_cast<std::int32_t>(seg.options.timestamps->val - t.ts_recent) >= 0) {
     t.ts_recent = seg.options.timestamps->val;
     t.ts_recent_stamp = timers.now();
   }
+  t.last_recv = timers.now();
   // Fifth: the ACK field.
   if (!seg.flags.ack()) {
     drops.inc(TcpDrop::kNoAck);
@@ -342,25 +349,18 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
     if (!oow_rate_limited(t, seg)) send_challenge_ack(t);
     return false;
   }
-  if (seg.ack > t.snd_una) {
-    std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - t.snd_una);
-    if (t.fin_sent && seg.ack > t.fin_seq) --acked;  // the FIN's sequence number is not data
-    t.send_queue.consume(acked);
-    t.snd_una = seg.ack;
-    if (t.rtt_timing && t.snd_una > t.rtt_seq && t.retransmits == 0) {
-      rtt_sample(t, timers.now() - t.rtt_start);
-      t.rtt_timing = false;
-    }
-    t.retransmits = 0;
-    if (t.snd_una == t.snd_nxt) timers.cancel(t.rtx_timer);
-    else arm_rtx(t);
-  }
-  // Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule).
+  // Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule), then the ACK's news for our data.
+  const std::uint32_t window_before = t.snd_wnd;
   if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
     t.snd_wnd = seg.window << t.snd_wscale;
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = seg.ack;
+  }
+  ack_data(t, seg, t.snd_wnd != window_before);
+  if (t.snd_wnd > 0 && t.rtx_kind == RtxTimer::kPersist && t.rtx_timer.armed()) {
+    timers.cancel(t.rtx_timer);  // the window opened: push_data sends and times it
+    t.probes = 0;
   }
   const bool our_fin_acked = t.fin_sent && t.snd_una == t.fin_seq + 1u;
   switch (t.state) {
@@ -390,51 +390,24 @@ bool TcpStack::Impl::handle_ack(Tcb& t, const Segment& seg) {
   return true;
 }
 
-// RFC 9293 3.10.7.4, seventh check: in-order data goes to the receive queue, in its mbuf.
-void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
-  if (!can_receive_data(t.state)) return;  // the peer's FIN came already: ignore
-  std::uint32_t skip = 0;
-  if (seg.seq < t.rcv_nxt) skip = static_cast<std::uint32_t>(t.rcv_nxt - seg.seq);
-  if (seg.seq > t.rcv_nxt || skip >= seg.payload_len) {
-    // Out of order (kept by the reliable-transfer work) or entirely old: ask for what we need.
-    send_ack(t);
-    return;
-  }
-  if (t.orphan) {
-    // Linux (tcp_rcv_state_process, FIN_WAIT_1/2 after close()): new data nobody will read
-    // resets the connection. Old, retransmitted data was simply acknowledged above.
-    stats.inc(TcpStat::kAbortOnData);
-    send_rst(t);
-    finish(t, ECONNRESET);
-    return;
-  }
-  std::uint32_t take = seg.payload_len - skip;
-  const std::size_t room = t.rcv_buf > t.recv_queue.bytes() ? t.rcv_buf - t.recv_queue.bytes() : 0;
-  take = static_cast<std::uint32_t>(std::min<std::size_t>(take, room));
-  if (take > 0) {
-    rte_mbuf* m = seg.mbuf;
-    rte_pktmbuf_adj(m, static_cast<std::uint16_t>(seg.payload_offset + skip));
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - take));
-    t.recv_queue.push(m);
-    seg.taken = true;
-    t.rcv_nxt += take;
-    stats.add(TcpStat::kBytesIn, take);
-  }
-  if (take < seg.payload_len - skip) {
-    // The window was overrun: what did not fit is dropped (and its FIN with it).
-    seg.flags.bits = static_cast<std::uint8_t>(seg.flags.bits & ~wire::TcpFlags::kFin);
-  }
-  if (!seg.flags.fin()) send_ack(t);  // a FIN's ACK covers the data too
-  publish(t);
-  update_readiness(t);
-}
-
 // RFC 9293 3.10.7.4, eighth check.
 void TcpStack::Impl::handle_fin(Tcb& t, const Segment& seg) {
-  if (seg.seq + seg.payload_len != t.rcv_nxt) {
-    if (seg.seq + seg.payload_len < t.rcv_nxt && fin_received(t.state)) send_ack(t);  // a retransmitted FIN
+  const Seq fin = seg.seq + seg.payload_len;
+  if (fin != t.rcv_nxt) {
+    if (fin < t.rcv_nxt) {
+      if (fin_received(t.state)) send_ack(t);  // a retransmitted FIN
+    } else if (can_receive_data(t.state)) {
+      // Beyond a hole: remember it for when the hole fills, and say what is missing.
+      t.ooo_fin = true;
+      t.ooo_fin_seq = fin;
+      send_ack(t);
+    }
     return;
   }
+  fin_arrived(t);
+}
+
+void TcpStack::Impl::fin_arrived(Tcb& t) {
   t.rcv_nxt += 1u;
   switch (t.state) {
     case State::kSynReceived:
@@ -459,6 +432,7 @@ void TcpStack::Impl::established(Tcb& t) {
   // RFC 6298 5.7: after a retransmitted handshake (no RTT sample), data starts with RTO 3 s.
   if (!t.rtt_measured) t.rto = std::chrono::seconds(3);
   t.retransmits = 0;
+  tcp_init_transfer(t);
   if (t.snd_una == t.snd_nxt) timers.cancel(t.rtx_timer);
   const bool passive = t.listener != kNoIndex;
   set_state(t, State::kEstablished);

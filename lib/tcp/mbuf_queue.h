@@ -43,17 +43,30 @@ class MbufQueue {
   }
 
   // Copies up to out.size() bytes starting `offset` bytes into the queue; returns bytes copied.
+  // Reads that move forward through the queue (sending a send buffer segment by segment) start
+  // from where the previous read ended instead of walking from the head.
   std::size_t copy_out(std::size_t offset, std::span<std::uint8_t> out) const {
+    rte_mbuf* m = head_;
+    std::size_t base = 0;  // stream offset of m's first byte
+    if (hint_ != nullptr && offset >= hint_base_) {
+      m = hint_;
+      base = hint_base_;
+    }
+    offset -= base;
     std::size_t copied = 0;
-    for (rte_mbuf* m = head_; m != nullptr && copied < out.size(); m = m->next) {
+    for (; m != nullptr && copied < out.size(); m = m->next) {
       if (offset >= m->data_len) {
         offset -= m->data_len;
+        base += m->data_len;
         continue;
       }
+      hint_ = m;
+      hint_base_ = base;
       const std::size_t n = std::min<std::size_t>(m->data_len - offset, out.size() - copied);
       std::memcpy(out.data() + copied, rte_pktmbuf_mtod_offset(m, const std::uint8_t*, offset), n);
       copied += n;
       offset = 0;
+      base += m->data_len;
     }
     return copied;
   }
@@ -62,6 +75,11 @@ class MbufQueue {
   void consume(std::size_t n) {
     n = std::min(n, bytes_);
     bytes_ -= n;
+    // The read hint survives when its buffer does: its offset moves down by what went.
+    if (hint_ != nullptr) {
+      if (hint_base_ >= n) hint_base_ -= n;
+      else hint_ = nullptr;
+    }
     while (n > 0) {
       rte_mbuf* m = head_;
       if (n < m->data_len) {
@@ -78,6 +96,7 @@ class MbufQueue {
   void clear() {
     while (head_ != nullptr) pop_front_and_free();
     bytes_ = 0;
+    hint_ = nullptr;
   }
 
   std::size_t bytes() const { return bytes_; }
@@ -95,6 +114,8 @@ class MbufQueue {
   rte_mbuf* head_ = nullptr;
   rte_mbuf* tail_ = nullptr;
   std::size_t bytes_ = 0;
+  mutable rte_mbuf* hint_ = nullptr;  // a buffer copy_out last read from, or null
+  mutable std::size_t hint_base_ = 0; // the stream offset of its first byte
 };
 
 }  // namespace synwave::tcp

@@ -1,6 +1,11 @@
 // Building and sending segments, with Linux's option layouts and initial windows.
 #include <algorithm>
 
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include <array>
+
 #include "tcp/tcp_stack_impl.h"
 #include "wire/ipv4.h"
 
@@ -17,45 +22,69 @@ std::uint32_t TcpStack::Impl::ts_now(const Tcb& t) const {
   return static_cast<std::uint32_t>(to_ms(timers.now().time_since_epoch())) + t.ts_offset;
 }
 
-std::uint16_t TcpStack::Impl::window_to_announce(Tcb& t) {
-  const std::size_t used = t.recv_queue.bytes();
-  // The free receive buffer. (Keeping the right edge from shrinking and silly-window avoidance
-  // arrive with reliable transfer.)
-  const std::uint32_t space = t.rcv_buf > used ? static_cast<std::uint32_t>(t.rcv_buf - used) : 0;
-  const std::uint32_t scaled = std::min<std::uint32_t>(space >> t.rcv_wscale, kMaxUnscaledWindow);
-  t.rcv_wnd = scaled << t.rcv_wscale;
-  return static_cast<std::uint16_t>(scaled);
-}
-
 bool TcpStack::Impl::emit_raw(const FourTuple& tuple, std::uint8_t flags, Seq seq, Seq ack, std::uint16_t window,
                               const wire::TcpOptions& options, const MbufQueue* data, std::size_t data_offset,
-                              std::size_t data_len) {
+                              std::size_t data_len, std::uint16_t tso_segment) {
   rte_mbuf* m = rte_pktmbuf_alloc(params.pool);
   if (m == nullptr) {
     drops.inc(TcpDrop::kNoBuffer);
     return false;
   }
   const std::size_t tcp_header = wire::kTcpMinHeaderLen + wire::tcp_options_len(options);
-  const std::size_t total = kIpHeaderLen + tcp_header + data_len;
-  // A segment never exceeds one mbuf: the MSS is clamped to the MTU, so this only guards bugs.
-  auto* p = total <= rte_pktmbuf_tailroom(m)
-                ? reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(total)))
-                : nullptr;
-  if (p == nullptr) {
+  const std::size_t headers = kIpHeaderLen + tcp_header;
+  const bool offload = params.tx_checksum_offload;
+  // The headers and as much payload as fits go in the first buffer; a TSO segment continues in
+  // chained buffers. Without offload a segment is one MSS and always fits (the MSS follows the MTU).
+  const std::size_t first = std::min<std::size_t>(data_len, rte_pktmbuf_tailroom(m) - std::min<std::size_t>(headers, rte_pktmbuf_tailroom(m)));
+  if (headers > rte_pktmbuf_tailroom(m) || (!offload && first < data_len)) {
     rte_pktmbuf_free(m);
     drops.inc(TcpDrop::kNoBuffer);
     return false;
   }
-  if (data_len > 0) data->copy_out(data_offset, {p + kIpHeaderLen + tcp_header, data_len});
+  auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(headers + first)));
+  if (first > 0) data->copy_out(data_offset, {p + headers, first});
+  rte_mbuf* last = m;
+  for (std::size_t done = first; done < data_len;) {
+    rte_mbuf* next = rte_pktmbuf_alloc(params.pool);
+    if (next == nullptr || rte_pktmbuf_chain(m, next) != 0) {
+      if (next != nullptr) rte_pktmbuf_free(next);
+      rte_pktmbuf_free(m);
+      drops.inc(TcpDrop::kNoBuffer);
+      return false;
+    }
+    const std::size_t n = std::min<std::size_t>(data_len - done, rte_pktmbuf_tailroom(next));
+    next->data_len = static_cast<std::uint16_t>(n);
+    m->pkt_len += static_cast<std::uint32_t>(n);
+    data->copy_out(data_offset + done, {rte_pktmbuf_mtod(next, std::uint8_t*), n});
+    done += n;
+    last = next;
+  }
+  (void)last;
   const wire::TcpRepr tcp{.src_port = tuple.local_port, .dst_port = tuple.remote_port, .seq = seq.raw(),
                           .ack = ack.raw(), .flags = wire::TcpFlags{flags}, .window = window, .urgent = 0,
                           .options = options};
   const Ipv4Addr src = tuple.local.value != 0 ? tuple.local : params.address;
-  (void)tcp.emit({p + kIpHeaderLen, tcp_header + data_len}, src, tuple.remote);
   const wire::Ipv4Repr ip{.src = src, .dst = tuple.remote, .protocol = wire::IpProtocol::kTcp,
                           .payload_len = tcp_header + data_len,
                           .ttl = static_cast<std::uint8_t>(params.sysctl.ip_default_ttl)};
-  (void)ip.emit({p, kIpHeaderLen});
+  if (offload) {
+    (void)tcp.emit({p + kIpHeaderLen, tcp_header}, src, tuple.remote, wire::ChecksumFill::kOffload);
+    (void)ip.emit({p, kIpHeaderLen}, wire::ChecksumFill::kOffload);
+    m->l3_len = kIpHeaderLen;
+    m->l4_len = static_cast<std::uint16_t>(tcp_header);
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+    if (tso_segment != 0 && data_len > tso_segment) {
+      m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+      m->tso_segsz = tso_segment;
+    }
+    // The NIC adds the payload to the pseudo-header sum (without the length when it segments).
+    auto* ip_header = reinterpret_cast<rte_ipv4_hdr*>(p);
+    auto* tcp_header_bytes = reinterpret_cast<rte_tcp_hdr*>(p + kIpHeaderLen);
+    tcp_header_bytes->cksum = rte_ipv4_phdr_cksum(ip_header, m->ol_flags);
+  } else {
+    (void)tcp.emit({p + kIpHeaderLen, tcp_header + data_len}, src, tuple.remote);
+    (void)ip.emit({p, kIpHeaderLen});
+  }
   stats.inc(TcpStat::kSegmentsOut);
   if (flags & wire::TcpFlags::kRst) stats.inc(TcpStat::kResetsSent);
   sink(sink_context, m, tuple.remote);
@@ -64,9 +93,32 @@ bool TcpStack::Impl::emit_raw(const FourTuple& tuple, std::uint8_t flags, Seq se
 
 bool TcpStack::Impl::emit(Tcb& t, std::uint8_t flags, Seq seq, std::size_t data_offset, std::size_t data_len) {
   wire::TcpOptions options;
-  if (t.ts_ok) options.timestamps = wire::TcpTimestamps{ts_now(t), t.ts_recent};
+  std::size_t option_room = wire::kTcpMaxOptionsLen;
+  if (t.ts_ok) {
+    options.timestamps = wire::TcpTimestamps{ts_now(t), t.ts_recent};
+    option_room -= 12;
+  }
+  if (t.sack_ok && (!t.ooo.empty() || t.ooo.has_dsack())) {
+    // RFC 2018: as many blocks as the options (and, with data, the MTU) leave room for.
+    const std::uint32_t payload_room = params.mtu - 40 - (t.ts_ok ? 12u : 0u);
+    const std::uint32_t segment = data_len > payload_mss(t) ? payload_mss(t) : static_cast<std::uint32_t>(data_len);
+    const std::size_t mtu_room = payload_room > segment ? payload_room - segment : 0;
+    const std::size_t room = std::min(option_room, mtu_room);
+    const std::size_t max_blocks = room >= 4 ? std::min<std::size_t>((room - 4) / 8, wire::TcpOptions::kMaxSackBlocks) : 0;
+    std::array<SackBlock, wire::TcpOptions::kMaxSackBlocks> blocks;
+    const std::size_t n = t.ooo.sack_blocks(std::span(blocks).first(max_blocks));
+    for (std::size_t i = 0; i < n; ++i) options.add_sack({blocks[i].start.raw(), blocks[i].end.raw()});
+    if (n > 0) t.ooo.clear_dsack();
+  }
   const std::uint16_t window = window_to_announce(t);
-  return emit_raw(t.tuple, flags, seq, t.rcv_nxt, window, options, &t.send_queue, data_offset, data_len);
+  const std::uint16_t tso = data_len > payload_mss(t) ? static_cast<std::uint16_t>(payload_mss(t)) : 0;
+  if (!emit_raw(t.tuple, flags, seq, t.rcv_nxt, window, options, &t.send_queue, data_offset, data_len, tso))
+    return false;
+  // Every segment carries our ACK: nothing is left for the delayed-ACK timer.
+  t.ack_pending = false;
+  t.rcv_acked = t.rcv_nxt;
+  timers.cancel(t.delack_timer);
+  return true;
 }
 
 void TcpStack::Impl::send_syn(Tcb& t) {
@@ -94,6 +146,10 @@ void TcpStack::Impl::send_syn(Tcb& t) {
     window = static_cast<std::uint16_t>(kMaxUnscaledWindow / payload * payload);
   }
   t.rcv_wnd = window;  // a SYN's window is never scaled
+  if (t.state == State::kSynReceived) {
+    t.rcv_adv = t.rcv_nxt + window;
+    t.rcv_acked = t.rcv_nxt;
+  }
   if (t.retransmits == 0) {
     t.rtt_timing = true;
     t.rtt_start = timers.now();
@@ -143,53 +199,6 @@ void TcpStack::Impl::send_rst_for(const Segment& seg) {
   } else {
     // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, window 0 (seed 004's capture)
     emit_raw(tuple, wire::TcpFlags::kRst | wire::TcpFlags::kAck, Seq{0}, seg.seq + seg.len, 0, none, nullptr, 0, 0);
-  }
-}
-
-void TcpStack::Impl::push_data(Tcb& t) {
-  if (!is_synchronized(t.state)) return;
-  const std::uint32_t payload_per_segment = t.mss - (t.ts_ok ? 12u : 0u);
-  // Bounded: each round sends at least one byte of the queue, or stops.
-  while (!t.fin_sent) {
-    const std::size_t offset = static_cast<std::size_t>(t.snd_nxt - t.snd_una);
-    const std::size_t unsent = t.send_queue.bytes() > offset ? t.send_queue.bytes() - offset : 0;
-    if (unsent == 0) break;
-    const std::int64_t usable = static_cast<std::int64_t>(t.snd_wnd) - static_cast<std::int64_t>(offset);
-    if (usable <= 0) break;  // zero window: the persist timer arrives with reliable transfer
-    const std::size_t len = std::min<std::size_t>({unsent, static_cast<std::size_t>(usable), payload_per_segment});
-    const bool last = len == unsent;
-    const std::uint8_t flags = wire::TcpFlags::kAck | (last ? wire::TcpFlags::kPsh : 0);
-    if (!emit(t, flags, t.snd_nxt, offset, len)) break;
-    if (!t.rtt_timing) {
-      t.rtt_timing = true;
-      t.rtt_start = timers.now();
-      t.rtt_seq = t.snd_nxt;
-    }
-    t.snd_nxt += static_cast<std::uint32_t>(len);
-    stats.add(TcpStat::kBytesOut, len);
-    if (!t.rtx_timer.armed()) arm_rtx(t);
-  }
-  const bool all_sent = static_cast<std::size_t>(t.snd_nxt - t.snd_una) >= t.send_queue.bytes();
-  if (t.fin_requested && !t.fin_sent && all_sent && fin_queued(t.state)) {
-    t.fin_seq = t.snd_nxt;
-    emit(t, wire::TcpFlags::kFin | wire::TcpFlags::kAck, t.fin_seq, 0, 0);
-    t.fin_sent = true;
-    t.snd_nxt = t.fin_seq + 1u;
-    if (!t.rtx_timer.armed()) arm_rtx(t);
-  }
-  publish(t);
-}
-
-void TcpStack::Impl::retransmit_head(Tcb& t) {
-  const std::size_t unacked_data =
-      std::min<std::size_t>(t.send_queue.bytes(), static_cast<std::size_t>(t.snd_nxt - t.snd_una) -
-                                                      (t.fin_sent && t.snd_nxt > t.fin_seq ? 1 : 0));
-  const std::uint32_t payload_per_segment = t.mss - (t.ts_ok ? 12u : 0u);
-  if (unacked_data > 0) {
-    const std::size_t len = std::min<std::size_t>(unacked_data, payload_per_segment);
-    emit(t, wire::TcpFlags::kAck | wire::TcpFlags::kPsh, t.snd_una, 0, len);
-  } else if (t.fin_sent && t.snd_una <= t.fin_seq) {
-    emit(t, wire::TcpFlags::kFin | wire::TcpFlags::kAck, t.fin_seq, 0, 0);
   }
 }
 

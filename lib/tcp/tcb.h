@@ -7,7 +7,10 @@
 
 #include "base/time.h"
 #include "table/keys.h"
+#include "tcp/congestion.h"
 #include "tcp/mbuf_queue.h"
+#include "tcp/reassembly.h"
+#include "tcp/sack_scoreboard.h"
 #include "tcp/seq.h"
 #include "tcp/state.h"
 #include "timer/timer_wheel.h"
@@ -15,9 +18,17 @@
 namespace synwave::tcp {
 
 inline constexpr std::uint32_t kNoIndex = 0xffffffff;
+// The largest window our fixed scale of 7 can announce; receive buffers stop there.
+inline constexpr std::uint32_t kMaxReceiveBuffer = 65535u << 7;
 
-// What the retransmission timer is retransmitting, and what the state timer is waiting for.
-enum class StateTimer : std::uint8_t { kNone, kTimeWait, kFinWait2 };
+// What the state timer is waiting for. (Linux's sk_timer: keepalive, FIN_WAIT_2, TIME_WAIT.)
+enum class StateTimer : std::uint8_t { kNone, kTimeWait, kFinWait2, kKeepalive };
+// What the retransmission timer does when it fires (Linux's icsk_retransmit_timer: retransmit or
+// probe a zero window).
+enum class RtxTimer : std::uint8_t { kRetransmit, kPersist };
+// Loss recovery (Linux's congestion-avoidance states, folded): open, fast recovery after duplicate
+// ACKs or SACKs (RFC 6675 / RFC 6582), or after a retransmission timeout.
+enum class Recovery : std::uint8_t { kOpen, kFast, kLoss };
 
 // Fields other threads read (the connection listing). Written by the engine inside a seqlock:
 // `version` is odd while an update is under way. Every field is atomic so a reader never races.
@@ -26,11 +37,14 @@ struct Published {
   std::atomic<std::uint8_t> state{0};
   std::atomic<std::uint32_t> local_addr{0}, remote_addr{0};
   std::atomic<std::uint16_t> local_port{0}, remote_port{0};
-  std::atomic<std::uint8_t> timer{0};  // 0 off, 1 retransmit ("on"), 2 timewait, 3 fin_wait2
+  std::atomic<std::uint8_t> timer{0};  // 0 off, 1 retransmit ("on"), 2 timewait, 3 fin_wait2, 4 persist, 5 keepalive
   std::atomic<std::int64_t> timer_deadline_ns{0};
   std::atomic<std::uint32_t> send_queue{0}, recv_queue{0};
   std::atomic<std::uint8_t> retransmits{0};
   std::atomic<bool> in_use{false};
+  // ss -i: smoothed RTT and its variance (us), RTO (ms), congestion window and threshold (segments).
+  std::atomic<std::uint32_t> srtt_us{0}, rttvar_us{0}, rto_ms{0}, cwnd{0}, ssthresh{0}, mss{0};
+  std::atomic<std::uint32_t> total_retransmits{0};
 };
 
 struct Tcb {
@@ -58,6 +72,8 @@ struct Tcb {
   bool fin_requested = false;    // close() or shutdown(SHUT_WR): send FIN after the queued data
   bool accepted = false;         // a child handed out by accept()
   std::uint16_t user_mss = 0;    // TCP_MAXSEG
+  std::uint32_t keepalive_idle_s = 0, keepalive_intvl_s = 0, keepalive_probes = 0;  // 0: the sysctl
+  bool snd_buf_locked = false, rcv_buf_locked = false;  // SO_SNDBUF / SO_RCVBUF set: no auto-tuning
   int error = 0;                 // pending SO_ERROR (positive errno)
   int terminal_error = 0;        // what recv/send report once the connection has died
 
@@ -68,11 +84,34 @@ struct Tcb {
   Seq snd_wl1, snd_wl2;
   Seq fin_seq;                   // sequence number of our FIN, once sent
   bool fin_sent = false;
+  std::uint32_t snd_buf = 16384; // send buffer limit in payload bytes (tcp_wmem, auto-tuned)
+  Seq snd_sml;                   // end of the last sub-MSS segment sent (Nagle, Minshall's variant)
+  Instant last_send;             // when data last went out (restart after idle)
+  CongestionControl cc;
+  bool cwnd_limited = false;     // the last transmit stopped at cwnd with data waiting
+  // --- loss recovery ---------------------------------------------------------------------------
+  Recovery recovery = Recovery::kOpen;
+  Seq recovery_point;            // SND.NXT when recovery began: it ends when this is acknowledged
+  Seq rxt_next;                  // retransmission cursor: bytes below it were resent in this episode
+  std::uint8_t dupacks = 0;      // duplicate ACKs since SND.UNA last moved
+  bool rxt_head_due = false;     // fast retransmit of SND.UNA's segment, whatever the pipe
+  SackScoreboard scoreboard;     // what the peer SACKed above SND.UNA
+  std::uint32_t total_retransmits = 0;
 
   // --- receive sequence space ------------------------------------------------------------------
   Seq irs, rcv_nxt;
   std::uint32_t rcv_wnd = 0;     // what we announce, unscaled bytes
   std::uint32_t rcv_buf = 131072;
+  Seq rcv_adv;                   // the right edge we announced: it never moves left (RFC 7323 2.4)
+  Seq rcv_acked;                 // RCV.NXT in the last ACK sent (delayed ACK counts from here)
+  std::uint16_t rcv_mss = 536;   // the largest payload the peer sent (Linux icsk_ack.rcv_mss)
+  std::uint8_t quickacks = 0;    // segments still to ACK at once (Linux quick-ACK mode)
+  bool data_seen = false;        // the first data segment arrived (starts quick-ACK mode)
+  bool ack_pending = false;      // data arrived that no ACK has covered yet
+  bool ooo_fin = false;          // a FIN arrived beyond a hole, at ooo_fin_seq
+  Seq ooo_fin_seq;
+  ReassemblyQueue ooo;           // out-of-order data, in its mbufs
+  Instant last_recv;             // when the peer was last heard (keepalive idle time)
 
   // --- negotiated options ----------------------------------------------------------------------
   std::uint16_t mss = 536;       // the peer's MSS (bytes of payload per segment we send)
@@ -89,8 +128,11 @@ struct Tcb {
   // --- retransmission --------------------------------------------------------------------------
   TimerNode rtx_timer;
   TimerNode state_timer;
+  TimerNode delack_timer;
   StateTimer state_timer_kind = StateTimer::kNone;
+  RtxTimer rtx_kind = RtxTimer::kRetransmit;
   std::uint8_t retransmits = 0;  // consecutive timeouts of the current segment
+  std::uint8_t probes = 0;       // zero-window or keepalive probes unanswered (icsk_probes_out)
   Duration rto = std::chrono::seconds(1);
   Duration srtt{0}, rttvar{0};
   Instant rtt_start;             // when the segment being timed was first sent

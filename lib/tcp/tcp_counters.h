@@ -30,6 +30,18 @@ enum class TcpStat : std::uint8_t {
   kTimeWaitRecycled,   // TIME_WAIT entries taken over by a new SYN (RFC 6191) or tw_reuse
   kBytesIn,            // payload bytes delivered in order
   kBytesOut,           // payload bytes sent for the first time
+  kBytesRetransmitted, // payload bytes sent again
+  kTimeouts,           // TCPTimeouts: retransmission timer expiries with data or FIN outstanding
+  kFastRetransmits,    // TCPFastRetrans: segments resent by fast retransmit / SACK recovery
+  kSackRecoveries,     // TCPSackRecovery: fast recoveries driven by SACK (RFC 6675)
+  kRenoRecoveries,     // TCPRenoRecovery: fast recoveries without SACK (NewReno, RFC 6582)
+  kDelayedAcks,        // DelayedACKs: ACKs sent by the delayed-ACK timer
+  kOfoQueued,          // TCPOFOQueue: segments kept out of order
+  kDsacksSent,         // TCPDSACKOldSent: duplicates reported with D-SACK (RFC 2883)
+  kDsacksReceived,     // TCPDSACKRecv
+  kWindowProbes,       // TCPWinProbe: zero-window probes sent
+  kKeepaliveProbes,    // TCPKeepAlive: keepalive probes sent
+  kWindowUpdates,      // window-update ACKs sent after the application read
   kCount
 };
 
@@ -38,7 +50,10 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::
     "tcp_passive_opens",    "tcp_attempt_fails",  "tcp_established_resets", "tcp_resets_sent",
     "tcp_resets_received",  "tcp_challenge_acks", "tcp_acks_skipped", "tcp_listen_overflows",   "tcp_abort_on_timeout",
     "tcp_abort_on_close",   "tcp_abort_on_linger", "tcp_abort_on_data", "tcp_fin_wait2_timeouts", "tcp_time_wait_recycled",
-    "tcp_bytes_in",         "tcp_bytes_out"};
+    "tcp_bytes_in",         "tcp_bytes_out",      "tcp_bytes_retransmitted", "tcp_timeouts",
+    "tcp_fast_retransmits", "tcp_sack_recoveries", "tcp_reno_recoveries",  "tcp_delayed_acks",
+    "tcp_ofo_queued",       "tcp_dsacks_sent",    "tcp_dsacks_received",    "tcp_window_probes",
+    "tcp_keepalive_probes", "tcp_window_updates"};
 
 // Segments not used, one reason each.
 enum class TcpDrop : std::uint8_t {
@@ -55,11 +70,17 @@ enum class TcpDrop : std::uint8_t {
   kNoBuffer,           // the mempool or the socket slab was empty
   kUnexpectedSyn,      // SYN to a socket in a state that does not take one
   kSynFin,             // SYN with FIN to a listener (Linux discards it)
+  kPaws,               // PAWSEstab: timestamp older than TS.Recent (RFC 7323 5.3), answered with ACK
+  kOfoFull,            // TCPOFODrop: the out-of-order queue was full
+  kBeyondWindow,       // TCPZeroWindowDrop: payload beyond the window we announced (trimmed)
+  kDuplicateData,      // data entirely received before (answered with ACK / D-SACK)
+  kInvalidSack,        // TCPSACKDiscard: SACK blocks outside SND.UNA..SND.NXT
   kCount
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpDrop::kCount)> kTcpDropNames = {
     "bad_options",   "no_socket", "listen_drops",       "out_of_window", "bad_ack", "old_ack", "rst_out_of_window",
-    "syn_in_window", "no_ack",    "full_accept_queue",  "no_buffer",     "unexpected_syn", "syn_fin"};
+    "syn_in_window", "no_ack",    "full_accept_queue",  "no_buffer",     "unexpected_syn", "syn_fin",
+    "paws",          "ofo_full",  "beyond_window",      "duplicate_data", "invalid_sack"};
 
 }  // namespace synwave::tcp

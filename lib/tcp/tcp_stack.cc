@@ -18,6 +18,7 @@ TcpStack::Impl::Impl(const Params& p, TimerWheel& wheel, SegmentSink s, void* ct
     slab[i].owner = this;
     slab[i].rtx_timer.set_callback(&Impl::rtx_expired, &slab[i]);
     slab[i].state_timer.set_callback(&Impl::state_expired, &slab[i]);
+    slab[i].delack_timer.set_callback(&Impl::delack_expired, &slab[i]);
     free_list.push_back(i);
   }
   port_head.assign(65536, kNoIndex);
@@ -28,6 +29,9 @@ TcpStack::Impl::Impl(const Params& p, TimerWheel& wheel, SegmentSink s, void* ct
 absl::StatusOr<std::unique_ptr<TcpStack>> TcpStack::create(const Params& params, TimerWheel& timers,
                                                            SegmentSink sink, void* sink_context) {
   if (params.pool == nullptr) return absl::InvalidArgumentError("TcpStack needs a mempool");
+  if (!congestion_algorithm_from_name(params.sysctl.tcp_congestion_control))
+    return absl::InvalidArgumentError(absl::StrCat("unknown tcp_congestion_control '",
+                                                   params.sysctl.tcp_congestion_control, "' (cubic, reno)"));
   auto impl = std::make_unique<Impl>(params, timers, sink, sink_context);
   // Connections are read only by this engine, so no reader ever registers and erased entries are
   // reclaimed at once; the domain is there for readers on other threads (the socket shim).
@@ -66,13 +70,34 @@ Tcb* TcpStack::Impl::allocate() {
   t.reuse_addr = t.linger_zero = t.no_delay = t.keep_alive = false;
   t.orphan = t.read_shutdown = t.fin_requested = t.accepted = false;
   t.user_mss = 0;
+  t.keepalive_idle_s = t.keepalive_intvl_s = t.keepalive_probes = 0;
+  t.snd_buf_locked = t.rcv_buf_locked = false;
   t.error = t.terminal_error = 0;
   t.iss = t.snd_una = t.snd_nxt = t.snd_wl1 = t.snd_wl2 = t.fin_seq = Seq{};
   t.fin_sent = false;
   t.snd_wnd = t.max_snd_wnd = 0;
+  t.snd_buf = params.sysctl.tcp_wmem[1];
+  t.snd_sml = Seq{};
+  t.last_send = Instant{};
+  t.cc = CongestionControl{};
+  t.cc.algorithm = *congestion_algorithm_from_name(params.sysctl.tcp_congestion_control);
+  t.cwnd_limited = false;
+  t.recovery = Recovery::kOpen;
+  t.recovery_point = t.rxt_next = Seq{};
+  t.dupacks = 0;
+  t.rxt_head_due = false;
+  t.scoreboard.clear();
+  t.total_retransmits = 0;
   t.irs = t.rcv_nxt = Seq{};
-  t.rcv_buf = 131072;
+  t.rcv_buf = std::min<std::uint32_t>(params.sysctl.tcp_rmem[1], kMaxReceiveBuffer);
   t.rcv_wnd = 0;
+  t.rcv_adv = t.rcv_acked = Seq{};
+  t.rcv_mss = 536;
+  t.quickacks = 0;
+  t.data_seen = t.ack_pending = t.ooo_fin = false;
+  t.ooo_fin_seq = Seq{};
+  t.ooo.clear();
+  t.last_recv = Instant{};
   t.mss = 536;
   t.adv_mss = static_cast<std::uint16_t>(params.mtu - 40);
   t.snd_wscale = t.rcv_wscale = 0;
@@ -82,7 +107,9 @@ Tcb* TcpStack::Impl::allocate() {
   t.last_oow_ack = Instant{};
   t.oow_acked = false;
   t.state_timer_kind = StateTimer::kNone;
+  t.rtx_kind = RtxTimer::kRetransmit;
   t.retransmits = 0;
+  t.probes = 0;
   t.rto = std::chrono::seconds(1);
   t.srtt = t.rttvar = Duration{0};
   t.rtt_timing = t.rtt_measured = false;
@@ -101,6 +128,7 @@ Tcb* TcpStack::Impl::allocate() {
 void TcpStack::Impl::release(Tcb& t) {
   timers.cancel(t.rtx_timer);
   timers.cancel(t.state_timer);
+  timers.cancel(t.delack_timer);
   if (t.in_accept_queue || t.listener != kNoIndex) child_gone(t);
   if (t.state == State::kListen) {
     // Children not yet accepted die with their listener (Linux resets them).
@@ -122,6 +150,8 @@ void TcpStack::Impl::release(Tcb& t) {
   unbind(t);
   t.send_queue.clear();
   t.recv_queue.clear();
+  t.ooo.clear();
+  t.scoreboard.clear();
   set_state(t, State::kClosed);
   t.in_use = false;
   publish(t);
@@ -167,10 +197,14 @@ void TcpStack::Impl::publish(Tcb& t) {
   std::uint8_t timer = 0;
   std::int64_t deadline = 0;
   if (t.rtx_timer.armed()) {
-    timer = 1;
+    timer = t.rtx_kind == RtxTimer::kPersist ? 4 : 1;
     deadline = to_ns(t.rtx_timer.deadline());
   } else if (t.state_timer.armed()) {
-    timer = t.state_timer_kind == StateTimer::kTimeWait ? 2 : 3;
+    switch (t.state_timer_kind) {
+      case StateTimer::kTimeWait: timer = 2; break;
+      case StateTimer::kKeepalive: timer = 5; break;
+      default: timer = 3; break;
+    }
     deadline = to_ns(t.state_timer.deadline());
   }
   p.timer.store(timer, std::memory_order_relaxed);
@@ -181,13 +215,22 @@ void TcpStack::Impl::publish(Tcb& t) {
   p.recv_queue.store(listening ? t.accept_queue_len : static_cast<std::uint32_t>(t.recv_queue.bytes()),
                      std::memory_order_relaxed);
   p.retransmits.store(t.retransmits, std::memory_order_relaxed);
+  const auto us = [](Duration d) { return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
+  p.srtt_us.store(us(t.srtt), std::memory_order_relaxed);
+  p.rttvar_us.store(us(t.rttvar), std::memory_order_relaxed);
+  p.rto_ms.store(us(t.rto) / 1000, std::memory_order_relaxed);
+  const std::uint32_t mss = t.mss > 12 ? t.mss - (t.ts_ok ? 12u : 0u) : t.mss;
+  p.mss.store(mss, std::memory_order_relaxed);
+  p.cwnd.store(mss ? t.cc.cwnd / mss : 0, std::memory_order_relaxed);
+  p.ssthresh.store(mss && t.cc.ssthresh < 0x7fffffff ? t.cc.ssthresh / mss : 0, std::memory_order_relaxed);
+  p.total_retransmits.store(t.total_retransmits, std::memory_order_relaxed);
   p.version.store(v + 2, std::memory_order_release);
 }
 
 bool TcpStack::read_published(std::size_t index, ConnectionSummary& out) const {
   const Tcb& t = impl_->slab[index];
   const Published& p = t.published;
-  static constexpr const char* kTimerNames[] = {"off", "on", "timewait", "timewait"};
+  static constexpr const char* kTimerNames[] = {"off", "on", "timewait", "timewait", "persist", "keepalive", "off", "off"};
   for (int attempt = 0; attempt < 8; ++attempt) {
     // Seqlock reader: pairs with publish()'s release store of the even version.
     const std::uint32_t before = p.version.load(std::memory_order_acquire);
@@ -197,11 +240,18 @@ bool TcpStack::read_published(std::size_t index, ConnectionSummary& out) const {
     out.state = static_cast<State>(p.state.load(std::memory_order_relaxed));
     out.local = {Ipv4Addr{p.local_addr.load(std::memory_order_relaxed)}, p.local_port.load(std::memory_order_relaxed)};
     out.remote = {Ipv4Addr{p.remote_addr.load(std::memory_order_relaxed)}, p.remote_port.load(std::memory_order_relaxed)};
-    out.timer = kTimerNames[p.timer.load(std::memory_order_relaxed) & 3];
+    out.timer = kTimerNames[p.timer.load(std::memory_order_relaxed) & 7];
     out.timer_deadline_ns = p.timer_deadline_ns.load(std::memory_order_relaxed);
     out.send_queue = p.send_queue.load(std::memory_order_relaxed);
     out.recv_queue = p.recv_queue.load(std::memory_order_relaxed);
     out.retransmits = p.retransmits.load(std::memory_order_relaxed);
+    out.srtt_us = p.srtt_us.load(std::memory_order_relaxed);
+    out.rttvar_us = p.rttvar_us.load(std::memory_order_relaxed);
+    out.rto_ms = p.rto_ms.load(std::memory_order_relaxed);
+    out.mss = p.mss.load(std::memory_order_relaxed);
+    out.cwnd = p.cwnd.load(std::memory_order_relaxed);
+    out.ssthresh = p.ssthresh.load(std::memory_order_relaxed);
+    out.total_retransmits = p.total_retransmits.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (p.version.load(std::memory_order_relaxed) == before) return in_use && out.state != State::kClosed;
   }
@@ -216,7 +266,10 @@ std::uint32_t TcpStack::Impl::compute_readiness(const Tcb& t) const {
   if (t.error != 0) r |= kError | kReadable | kWritable;
   if (!t.recv_queue.empty() || fin_received(t.state) || t.terminal_error != 0 || t.read_shutdown) r |= kReadable;
   if (fin_received(t.state)) r |= kPeerClosed;
-  if (can_send_data(t.state) && !t.fin_requested && t.send_queue.bytes() < 65536 * 4) r |= kWritable;
+  // Linux sk_stream_is_writeable: free space at least half of what is queued.
+  if (can_send_data(t.state) && !t.fin_requested && t.send_queue.bytes() < t.snd_buf &&
+      t.snd_buf - t.send_queue.bytes() >= t.send_queue.bytes() / 2)
+    r |= kWritable;
   if (t.connected_edge) r |= kConnected;
   if (t.terminal_error != 0) r |= kClosed | kReadable | kWritable;  // over: reset, timed out or ended
   return r;
@@ -240,6 +293,7 @@ void TcpStack::Impl::update_readiness(Tcb& t) {
 void TcpStack::Impl::finish(Tcb& t, int error) {
   timers.cancel(t.rtx_timer);
   timers.cancel(t.state_timer);
+  timers.cancel(t.delack_timer);
   if (error != 0) {
     t.error = error;
     t.terminal_error = error;
@@ -249,6 +303,8 @@ void TcpStack::Impl::finish(Tcb& t, int error) {
     t.hashed = false;
   }
   t.send_queue.clear();
+  t.ooo.clear();
+  t.scoreboard.clear();
   if (t.orphan || t.listener != kNoIndex) {
     release(t);  // nobody will close it: a half-open child or an orphan
     return;
@@ -370,10 +426,8 @@ long TcpStack::send(int s, std::span<const std::uint8_t> data) {
   if (data.empty()) return 0;
   if (t->state == State::kSynSent || t->state == State::kSynReceived) return -EAGAIN;
   if (!can_send_data(t->state)) return t->state == State::kClosed || t->state == State::kListen ? -ENOTCONN : -EPIPE;
-  // A fixed send buffer for now (Linux tcp_wmem default 16 KiB grows to 4 MiB); reliable
-  // transfer brings auto-tuning.
-  constexpr std::size_t kSendBuffer = 65536 * 4;
-  const std::size_t room = kSendBuffer > t->send_queue.bytes() ? kSendBuffer - t->send_queue.bytes() : 0;
+  // tcp_wmem: SO_SNDBUF, or auto-tuned from the congestion window (update_send_buffer).
+  const std::size_t room = t->snd_buf > t->send_queue.bytes() ? t->snd_buf - t->send_queue.bytes() : 0;
   if (room == 0) return -EAGAIN;
   std::span<const std::uint8_t> rest = data.first(std::min(room, data.size()));
   std::size_t queued = t->send_queue.append_to_tail(rest);
@@ -401,13 +455,8 @@ long TcpStack::recv(int s, std::span<std::uint8_t> buffer) {
   if (buffer.empty()) return 0;
   if (!t->recv_queue.empty()) {
     const std::size_t n = t->recv_queue.copy_out(0, buffer);
-    const std::size_t free_before = t->rcv_buf - std::min<std::size_t>(t->rcv_buf, t->recv_queue.bytes());
     t->recv_queue.consume(n);
-    const std::size_t free_after = t->rcv_buf - std::min<std::size_t>(t->rcv_buf, t->recv_queue.bytes());
-    // A window update when reading reopened a window that had closed below two segments
-    // (in bytes: the announced field is scaled).
-    if (can_receive_data(t->state) && free_before < 2u * t->adv_mss && free_after >= 2u * t->adv_mss)
-      impl_->send_ack(*t);
+    impl_->data_read(*t);
     impl_->publish(*t);
     impl_->update_readiness(*t);
     return static_cast<long>(n);
@@ -490,10 +539,42 @@ int TcpStack::setsockopt(int s, SockOpt option, int value) {
     case SockOpt::kReuseAddr: t->reuse_addr = value != 0; return 0;
     case SockOpt::kLinger: t->linger_zero = value == 0; return 0;
     case SockOpt::kNoDelay: t->no_delay = value != 0; return 0;
-    case SockOpt::kKeepAlive: t->keep_alive = value != 0; return 0;
+    case SockOpt::kKeepAlive:
+      t->keep_alive = value != 0;
+      if (t->keep_alive && is_synchronized(t->state) && t->state != State::kTimeWait) impl_->arm_keepalive(*t);
+      return 0;
     case SockOpt::kMaxSeg:
       if (value < 88 || value > 32767) return -EINVAL;  // Linux TCP_MIN_MSS .. MAX_TCP_WINDOW
       t->user_mss = static_cast<std::uint16_t>(value);
+      return 0;
+    case SockOpt::kSndBuf:
+      if (value < 0) return -EINVAL;
+      t->snd_buf = std::clamp<std::uint32_t>(2u * static_cast<std::uint32_t>(std::min(value, 1 << 29)), 4608,
+                                             impl_->params.sysctl.tcp_wmem[2]);
+      t->snd_buf_locked = true;
+      impl_->update_readiness(*t);
+      return 0;
+    case SockOpt::kRcvBuf:
+      if (value < 0) return -EINVAL;
+      t->rcv_buf = std::clamp<std::uint32_t>(2u * static_cast<std::uint32_t>(std::min(value, 1 << 29)), 2304,
+                                             std::min(impl_->params.sysctl.tcp_rmem[2], kMaxReceiveBuffer));
+      t->rcv_buf_locked = true;
+      return 0;
+    case SockOpt::kKeepIdle:
+    case SockOpt::kKeepIntvl:
+      if (value < 1 || value > 32767) return -EINVAL;  // Linux MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL
+      (option == SockOpt::kKeepIdle ? t->keepalive_idle_s : t->keepalive_intvl_s) = static_cast<std::uint32_t>(value);
+      if (option == SockOpt::kKeepIdle && t->keep_alive && is_synchronized(t->state)) impl_->arm_keepalive(*t);
+      return 0;
+    case SockOpt::kKeepCnt:
+      if (value < 1 || value > 127) return -EINVAL;  // Linux MAX_TCP_KEEPCNT
+      t->keepalive_probes = static_cast<std::uint32_t>(value);
+      return 0;
+    case SockOpt::kCongestion:
+      if (value != static_cast<int>(CongestionAlgorithm::kReno) && value != static_cast<int>(CongestionAlgorithm::kCubic))
+        return -ENOENT;  // Linux: no such algorithm
+      t->cc.algorithm = static_cast<CongestionAlgorithm>(value);
+      if (is_synchronized(t->state)) t->cc.init(t->cc.algorithm, impl_->payload_mss(*t), impl_->timers.now());
       return 0;
     case SockOpt::kError: return -ENOPROTOOPT;
   }
@@ -510,6 +591,18 @@ int TcpStack::getsockopt(int s, SockOpt option, int* value) {
     case SockOpt::kNoDelay: *value = t->no_delay; return 0;
     case SockOpt::kKeepAlive: *value = t->keep_alive; return 0;
     case SockOpt::kMaxSeg: *value = is_synchronized(t->state) ? t->mss : (t->user_mss ? t->user_mss : t->adv_mss); return 0;
+    case SockOpt::kSndBuf: *value = static_cast<int>(t->snd_buf); return 0;
+    case SockOpt::kRcvBuf: *value = static_cast<int>(t->rcv_buf); return 0;
+    case SockOpt::kKeepIdle:
+      *value = static_cast<int>(t->keepalive_idle_s ? t->keepalive_idle_s : impl_->params.sysctl.tcp_keepalive_time);
+      return 0;
+    case SockOpt::kKeepIntvl:
+      *value = static_cast<int>(t->keepalive_intvl_s ? t->keepalive_intvl_s : impl_->params.sysctl.tcp_keepalive_intvl);
+      return 0;
+    case SockOpt::kKeepCnt:
+      *value = static_cast<int>(t->keepalive_probes ? t->keepalive_probes : impl_->params.sysctl.tcp_keepalive_probes);
+      return 0;
+    case SockOpt::kCongestion: *value = static_cast<int>(t->cc.algorithm); return 0;
     case SockOpt::kError:
       *value = t->error;
       t->error = 0;

@@ -58,9 +58,15 @@ enum class SockOpt : std::uint8_t {
   kReuseAddr,   // SO_REUSEADDR: bind() despite TIME_WAIT connections on the port (Linux rules)
   kLinger,      // SO_LINGER with l_onoff=1, l_linger=0 when value == 0: close() sends RST
   kError,       // SO_ERROR (get only): the pending error as a positive errno, then cleared
-  kNoDelay,     // TCP_NODELAY (stored; Nagle arrives with reliable transfer)
-  kKeepAlive,   // SO_KEEPALIVE (stored; keepalive arrives with reliable transfer)
+  kNoDelay,     // TCP_NODELAY: Nagle off
+  kKeepAlive,   // SO_KEEPALIVE: probe an idle connection (tcp_keepalive_* or the three below)
   kMaxSeg,      // TCP_MAXSEG: the MSS we announce (before connect/listen)
+  kSndBuf,      // SO_SNDBUF: bytes; stored doubled as Linux does, clamped to tcp_wmem's max; stops auto-tuning
+  kRcvBuf,      // SO_RCVBUF: bytes; doubled, clamped to tcp_rmem's max (before connect/listen for the scale)
+  kKeepIdle,    // TCP_KEEPIDLE: seconds idle before the first probe (1..32767)
+  kKeepIntvl,   // TCP_KEEPINTVL: seconds between probes (1..32767)
+  kKeepCnt,     // TCP_KEEPCNT: unanswered probes before the connection is reset (1..127)
+  kCongestion,  // TCP_CONGESTION: a CongestionAlgorithm value (congestion.h), before the connection starts
 };
 
 enum class Shutdown : std::uint8_t { kRead, kWrite, kBoth };  // SHUT_RD, SHUT_WR, SHUT_RDWR
@@ -80,6 +86,9 @@ struct ConnectionSummary {
   std::uint32_t send_queue = 0;  // bytes not yet acknowledged (ss Send-Q); listeners: backlog
   std::uint32_t recv_queue = 0;  // bytes not yet read (ss Recv-Q); listeners: accept queue length
   std::uint8_t retransmits = 0;
+  // ss -i
+  std::uint32_t srtt_us = 0, rttvar_us = 0, rto_ms = 0, mss = 0, cwnd = 0, ssthresh = 0;  // cwnd/ssthresh in segments
+  std::uint32_t total_retransmits = 0;
 };
 
 class TcpStack {

@@ -1,8 +1,11 @@
 // TcpStack's insides, shared by the files that implement them (one concern each):
 //   tcp_stack.cc   creation, the socket API, readiness
 //   input.cc       segment arrival (RFC 9293 3.10.7)
-//   output.cc      building and sending segments
-//   timers.cc      retransmission, TIME_WAIT, FIN_WAIT_2
+//   receive.cc     incoming data: trimming, reassembly, PAWS, windows we announce, delayed ACK
+//   output.cc      building segments (options, SACK blocks, checksum offload, TSO)
+//   transmit.cc    what to send: segmentation, Nagle, windows, cwnd, retransmission choice, probes
+//   recovery.cc    incoming ACKs for data: RTT, SACK scoreboard, fast retransmit, loss recovery
+//   timers.cc      retransmission, persist, delayed ACK, keepalive, TIME_WAIT, FIN_WAIT_2
 //   ports.cc       bind rules and ephemeral ports
 //   listener.cc    SYN queue, accept queue
 // Private to lib/tcp.
@@ -65,11 +68,37 @@ class TcpStack::Impl {
   bool acceptable(const Tcb& tcb, const Segment& seg) const;
   void handle_rst(Tcb& tcb, const Segment& seg);
   bool handle_ack(Tcb& tcb, const Segment& seg);  // false: the segment was dropped
-  void handle_payload(Tcb& tcb, Segment& seg);
   void handle_fin(Tcb& tcb, const Segment& seg);
+  void fin_arrived(Tcb& tcb);  // the peer's FIN is next in sequence: take it
   void apply_syn_options(Tcb& tcb, const Segment& seg);
   void update_window(Tcb& tcb, const Segment& seg);
   void established(Tcb& tcb);  // SYN_RCVD or SYN_SENT -> ESTABLISHED
+
+  // --- receive (receive.cc) ---------------------------------------------------------------------
+  // RFC 7323 5.3 PAWS: true when the segment's timestamp is older than TS.Recent (answered, dropped).
+  bool paws_reject(Tcb& tcb, const Segment& seg);
+  void handle_payload(Tcb& tcb, Segment& seg);
+  // Data arrived: ACK now (out of order, a hole filled, two full segments, quick-ACK mode) or
+  // within the delayed-ACK time.
+  void ack_received_data(Tcb& tcb, bool now);
+  std::uint32_t receive_window(const Tcb& tcb) const;  // what the peer may still send: RCV.ADV - RCV.NXT
+  std::uint32_t receive_space(const Tcb& tcb) const;   // free receive buffer
+  void data_read(Tcb& tcb);                            // the application read: maybe a window update
+  static void delack_expired(void* tcb, TimerNode&, Instant);
+
+  // --- transmit (transmit.cc) -------------------------------------------------------------------
+  std::uint32_t payload_mss(const Tcb& tcb) const;     // payload bytes per full segment
+  std::uint32_t in_flight(const Tcb& tcb) const;       // RFC 6675 pipe, in bytes
+  bool send_range(Tcb& tcb, Seq seq, std::uint32_t len, bool retransmission);
+  bool retransmit_next(Tcb& tcb);                      // one lost segment, when there is one to resend
+  void send_probe(Tcb& tcb);                           // zero-window / keepalive probe: SEQ = SND.UNA - 1
+  void update_send_buffer(Tcb& tcb);                   // tcp_wmem auto-tuning from cwnd
+
+  // --- recovery (recovery.cc) -------------------------------------------------------------------
+  // An acceptable ACK in a synchronized state: cumulative progress, duplicate ACKs, SACK blocks.
+  void ack_data(Tcb& tcb, const Segment& seg, bool window_changed);
+  void enter_loss(Tcb& tcb);                           // retransmission timeout
+  void tcp_init_transfer(Tcb& tcb);                    // connection established: cwnd, buffers
 
   // --- output (output.cc) -----------------------------------------------------------------------
   void send_syn(Tcb& tcb);                    // SYN or SYN-ACK, by state
@@ -79,19 +108,25 @@ class TcpStack::Impl {
   void send_challenge_ack(Tcb& tcb);
   // Linux __tcp_oow_rate_limited: true when an answer to this segment must be held back.
   bool oow_rate_limited(Tcb& tcb, const Segment& seg);
-  void push_data(Tcb& tcb);                   // send what the window allows, then a FIN if due
-  void retransmit_head(Tcb& tcb);             // the first unacknowledged segment, after a timeout
+  void push_data(Tcb& tcb);                   // send what windows and Nagle allow, then a FIN if due
+  // One segment of the connection: flags, sequence number, `data_len` bytes of the send queue from
+  // `data_offset` (more than one MSS only when the port does TSO), with our ACK, window, timestamps
+  // and SACK blocks.
   bool emit(Tcb& tcb, std::uint8_t flags, Seq seq, std::size_t data_offset, std::size_t data_len);
   bool emit_raw(const FourTuple& tuple, std::uint8_t flags, Seq seq, Seq ack, std::uint16_t window,
                 const wire::TcpOptions& options, const MbufQueue* data, std::size_t data_offset,
-                std::size_t data_len);
+                std::size_t data_len, std::uint16_t tso_segment = 0);
   std::uint32_t ts_now(const Tcb& tcb) const;
   std::uint16_t window_to_announce(Tcb& tcb);
 
   // --- timers (timers.cc) -----------------------------------------------------------------------
   void arm_rtx(Tcb& tcb);
+  void arm_persist(Tcb& tcb);
+  void arm_keepalive(Tcb& tcb);
   void on_rtx_timeout(Tcb& tcb);
   void on_state_timeout(Tcb& tcb);
+  void on_persist_timeout(Tcb& tcb);
+  void on_keepalive_timeout(Tcb& tcb);
   static void rtx_expired(void* tcb, TimerNode&, Instant);
   static void state_expired(void* tcb, TimerNode&, Instant);
   void enter_time_wait(Tcb& tcb);

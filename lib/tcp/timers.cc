@@ -1,5 +1,7 @@
-// The TCP timers: retransmission (SYN, SYN-ACK, data, FIN) with RFC 6298 back-off, and the state
-// timers (TIME_WAIT's 2MSL, an orphan's FIN_WAIT_2 limit). Every instant comes from the wheel.
+// The TCP timers: retransmission (SYN, SYN-ACK, data, FIN) with RFC 6298 back-off, the persist
+// timer that probes a zero window, keepalive, and the state timers (TIME_WAIT's 2MSL, an orphan's
+// FIN_WAIT_2 limit). The delayed-ACK timer lives with the receive side (receive.cc). Every instant
+// comes from the wheel.
 #include <algorithm>
 #include <cerrno>
 
@@ -13,7 +15,23 @@ constexpr Duration kRtoMax = std::chrono::seconds(120);       // Linux TCP_RTO_M
 
 }  // namespace
 
-void TcpStack::Impl::arm_rtx(Tcb& t) { timers.arm_after(t.rtx_timer, t.rto); }
+void TcpStack::Impl::arm_rtx(Tcb& t) {
+  t.rtx_kind = RtxTimer::kRetransmit;
+  timers.arm_after(t.rtx_timer, t.rto);
+}
+
+void TcpStack::Impl::arm_persist(Tcb& t) {
+  // Linux tcp_probe0_when: the RTO, doubled per unanswered probe, at most TCP_RTO_MAX.
+  t.rtx_kind = RtxTimer::kPersist;
+  const unsigned shift = std::min<unsigned>(t.probes, 10);
+  timers.arm_after(t.rtx_timer, std::min<Duration>(t.rto * (1u << shift), kRtoMax));
+}
+
+void TcpStack::Impl::arm_keepalive(Tcb& t) {
+  const unsigned idle = t.keepalive_idle_s != 0 ? t.keepalive_idle_s : params.sysctl.tcp_keepalive_time;
+  if (t.state_timer.armed() && t.state_timer_kind != StateTimer::kKeepalive) return;  // TIME_WAIT, FIN_WAIT_2
+  arm_state_timer(t, StateTimer::kKeepalive, std::chrono::seconds(idle));
+}
 
 void TcpStack::Impl::arm_state_timer(Tcb& t, StateTimer kind, Duration after) {
   t.state_timer_kind = kind;
@@ -58,6 +76,10 @@ void TcpStack::Impl::state_expired(void* tcb, TimerNode&, Instant) {
 }
 
 void TcpStack::Impl::on_rtx_timeout(Tcb& t) {
+  if (t.rtx_kind == RtxTimer::kPersist) {
+    on_persist_timeout(t);
+    return;
+  }
   if (t.retransmits >= retry_limit(t)) {
     // Out of retries: the waiting that followed the last retransmission is over too.
     switch (t.state) {
@@ -79,25 +101,92 @@ void TcpStack::Impl::on_rtx_timeout(Tcb& t) {
   ++t.retransmits;
   t.rto = std::min(t.rto * 2, kRtoMax);  // RFC 6298 5.5
   t.rtt_timing = false;                  // Karn: no sample from a retransmitted segment
-  stats.inc(TcpStat::kRetransmits);
   if (t.state == State::kSynSent || t.state == State::kSynReceived) {
+    stats.inc(TcpStat::kRetransmits);
     send_syn(t);
   } else {
-    retransmit_head(t);
+    // RFC 6298 5.4 and RFC 5681 3.1: resend from SND.UNA, starting over from one segment.
+    enter_loss(t);
+    push_data(t);
   }
   arm_rtx(t);
   publish(t);
 }
 
+void TcpStack::Impl::on_persist_timeout(Tcb& t) {
+  // Linux tcp_probe_timer: a peer that never answers is given up after tcp_retries2 probes (an
+  // orphan after its orphan retries); one that answers keeps the connection, however long.
+  if (t.probes >= retry_limit(t)) {
+    stats.inc(TcpStat::kAbortOnTimeout);
+    finish(t, ETIMEDOUT);
+    return;
+  }
+  const std::uint32_t mss = payload_mss(t);
+  const std::size_t offset = static_cast<std::size_t>(t.snd_nxt - t.snd_una);
+  const std::int64_t room = static_cast<std::int64_t>(t.snd_wnd) - static_cast<std::int64_t>(offset);
+  if (room > 0 && t.send_queue.bytes() > offset) {
+    // The window opened a little but silly-window avoidance held the data: send what fits
+    // (Linux tcp_write_wakeup).
+    const std::uint32_t len =
+        static_cast<std::uint32_t>(std::min<std::size_t>({static_cast<std::size_t>(room), t.send_queue.bytes() - offset, mss}));
+    if (send_range(t, t.snd_nxt, len, false)) {
+      t.snd_nxt += len;
+      stats.add(TcpStat::kBytesOut, len);
+    }
+    publish(t);
+    return;
+  }
+  if (t.snd_una != t.snd_nxt || t.send_queue.bytes() <= offset) return;  // nothing waits for a window any more
+  ++t.probes;
+  stats.inc(TcpStat::kWindowProbes);
+  send_probe(t);
+  arm_persist(t);
+  publish(t);
+}
+
 void TcpStack::Impl::enter_time_wait(Tcb& t) {
   timers.cancel(t.rtx_timer);
+  timers.cancel(t.delack_timer);
   if (t.state != State::kTimeWait) set_state(t, State::kTimeWait);
   arm_state_timer(t, StateTimer::kTimeWait, std::chrono::seconds(params.sysctl.tcp_timewait_len));
   update_readiness(t);
 }
 
+void TcpStack::Impl::on_keepalive_timeout(Tcb& t) {
+  // Linux tcp_keepalive_timer.
+  if (!t.keep_alive || !is_synchronized(t.state) || t.state == State::kTimeWait) return;
+  const Sysctl& s = params.sysctl;
+  const Duration idle_limit = std::chrono::seconds(t.keepalive_idle_s != 0 ? t.keepalive_idle_s : s.tcp_keepalive_time);
+  const Duration interval = std::chrono::seconds(t.keepalive_intvl_s != 0 ? t.keepalive_intvl_s : s.tcp_keepalive_intvl);
+  const unsigned max_probes = t.keepalive_probes != 0 ? t.keepalive_probes : s.tcp_keepalive_probes;
+  if (t.snd_nxt != t.snd_una || !t.send_queue.empty()) {
+    // Data in flight has its own timer to detect a dead peer.
+    arm_state_timer(t, StateTimer::kKeepalive, idle_limit);
+    return;
+  }
+  const Duration idle = timers.now() - t.last_recv;
+  if (idle < idle_limit) {
+    arm_state_timer(t, StateTimer::kKeepalive, idle_limit - idle);
+    return;
+  }
+  if (t.probes >= max_probes) {
+    stats.inc(TcpStat::kAbortOnTimeout);
+    send_rst(t);
+    finish(t, ETIMEDOUT);
+    return;
+  }
+  ++t.probes;
+  stats.inc(TcpStat::kKeepaliveProbes);
+  send_probe(t);
+  arm_state_timer(t, StateTimer::kKeepalive, interval);
+}
+
 void TcpStack::Impl::on_state_timeout(Tcb& t) {
   const StateTimer kind = t.state_timer_kind;
+  if (kind == StateTimer::kKeepalive) {
+    on_keepalive_timeout(t);
+    return;
+  }
   t.state_timer_kind = StateTimer::kNone;
   if (kind == StateTimer::kFinWait2) stats.inc(TcpStat::kFinWait2Timeouts);
   // TIME_WAIT over, or an orphan gave up waiting for the peer's FIN: the connection ends quietly.

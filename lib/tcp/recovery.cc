@@ -1,0 +1,123 @@
+// ACKs for the data we sent: cumulative progress, RTT samples (RFC 6298 with Karn's rule, RFC 7323
+// timestamps where Karn forbids a sample), the SACK scoreboard (RFC 2018), duplicate ACKs, fast
+// retransmit and recovery (RFC 6675 with SACK, RFC 6582 NewReno without), recovery after a
+// retransmission timeout, and the congestion controller's events (congestion.h).
+#include <algorithm>
+#include <array>
+
+#include "tcp/tcp_stack_impl.h"
+
+namespace synwave::tcp {
+
+void TcpStack::Impl::tcp_init_transfer(Tcb& t) {
+  const Instant now = timers.now();
+  t.cc.init(t.cc.algorithm, payload_mss(t), now);
+  t.recovery = Recovery::kOpen;
+  t.dupacks = 0;
+  t.rxt_next = t.snd_una;
+  t.snd_sml = t.snd_una;
+  t.last_recv = now;
+  update_send_buffer(t);
+  if (t.keep_alive) arm_keepalive(t);
+}
+
+void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
+  t.probes = 0;  // any acceptable ACK answers our probes (Linux tcp_ack)
+  const Instant now = timers.now();
+  const std::uint32_t mss = payload_mss(t);
+  const std::uint32_t dupthresh = params.sysctl.tcp_reordering;
+  const std::uint32_t flight_before = in_flight(t);
+
+  if (t.sack_ok && seg.options.sack_count > 0) {
+    std::array<SackBlock, wire::TcpOptions::kMaxSackBlocks> blocks;
+    for (std::size_t i = 0; i < seg.options.sack_count; ++i)
+      blocks[i] = SackBlock{Seq(seg.options.sack_blocks[i].left), Seq(seg.options.sack_blocks[i].right)};
+    const Seq una = seg.ack > t.snd_una ? seg.ack : t.snd_una;
+    const SackScoreboard::UpdateResult r =
+        t.scoreboard.update(una, t.snd_nxt, std::span(blocks).first(seg.options.sack_count));
+    if (r.invalid_blocks > 0) drops.add(TcpDrop::kInvalidSack, r.invalid_blocks);
+    if (r.dsack) stats.inc(TcpStat::kDsacksReceived);
+  }
+
+  if (seg.ack > t.snd_una) {
+    std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - t.snd_una);
+    if (t.fin_sent && seg.ack > t.fin_seq) --acked;  // the FIN's sequence number is not data
+    t.send_queue.consume(acked);
+    t.snd_una = seg.ack;
+    t.scoreboard.acked(t.snd_una);
+    if (t.rxt_next < t.snd_una) t.rxt_next = t.snd_una;
+    if (t.rtt_timing && t.snd_una > t.rtt_seq) {
+      const Duration rtt = now - t.rtt_start;
+      rtt_sample(t, rtt);
+      t.rtt_timing = false;
+      t.cc.on_rtt_sample(rtt, t.snd_una, t.snd_nxt, mss, now);
+    } else if (t.ts_ok && seg.options.timestamps && seg.options.timestamps->ecr != 0 &&
+               (t.retransmits > 0 || t.recovery != Recovery::kOpen)) {
+      // Karn's rule forbids timing retransmitted data; the echoed timestamp says which send it
+      // answers (RFC 7323 4.1, Linux tcp_rtt_tsopt_us).
+      const std::uint32_t ms = ts_now(t) - seg.options.timestamps->ecr;
+      if (ms < 0x7fffffffu) rtt_sample(t, std::chrono::milliseconds(std::max<std::uint32_t>(ms, 1)));
+    }
+    t.retransmits = 0;
+    t.dupacks = 0;
+    switch (t.recovery) {
+      case Recovery::kFast:
+        if (t.snd_una >= t.recovery_point) {
+          t.recovery = Recovery::kOpen;
+          t.cc.on_recovery_end(mss);
+        } else if (!t.sack_ok) {
+          // RFC 6582 partial ACK: the segment now at SND.UNA was lost too.
+          t.rxt_next = t.snd_una;
+          t.rxt_head_due = true;
+        }
+        break;
+      case Recovery::kLoss:
+        if (t.snd_una >= t.recovery_point) t.recovery = Recovery::kOpen;
+        t.cc.on_ack(acked, mss, now, t.srtt, t.cwnd_limited || flight_before + mss >= t.cc.cwnd);
+        break;
+      case Recovery::kOpen:
+        t.cc.on_ack(acked, mss, now, t.srtt, t.cwnd_limited || flight_before + mss >= t.cc.cwnd);
+        break;
+    }
+    update_send_buffer(t);
+    if (t.snd_una == t.snd_nxt) {
+      if (t.rtx_kind == RtxTimer::kRetransmit) timers.cancel(t.rtx_timer);
+    } else {
+      arm_rtx(t);  // RFC 6298 5.3: restart for the remaining data
+    }
+  } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.flags.syn() && !seg.flags.fin() &&
+             !window_changed && t.snd_nxt > t.snd_una) {
+    if (t.dupacks < 255) ++t.dupacks;  // RFC 5681 duplicate ACK
+  }
+
+  // Loss detection (RFC 6675 section 5, RFC 6582): DupThresh duplicate ACKs, or SACK shows the
+  // segment at SND.UNA lost.
+  if (t.recovery == Recovery::kOpen && t.snd_nxt > t.snd_una && is_synchronized(t.state)) {
+    const bool lost = t.dupacks >= dupthresh ||
+                      (t.sack_ok && !t.scoreboard.empty() && t.scoreboard.is_lost(t.snd_una, mss, dupthresh));
+    if (lost) {
+      t.cc.on_loss(mss, now);
+      t.cc.cwnd = std::max(t.cc.ssthresh, 2 * mss);
+      t.recovery = Recovery::kFast;
+      t.recovery_point = t.snd_nxt;
+      t.rxt_next = t.snd_una;
+      t.rxt_head_due = true;
+      stats.inc(t.sack_ok ? TcpStat::kSackRecoveries : TcpStat::kRenoRecoveries);
+    }
+  }
+}
+
+void TcpStack::Impl::enter_loss(Tcb& t) {
+  const std::uint32_t mss = payload_mss(t);
+  // Linux tcp_enter_loss: the threshold is cut once per loss episode (the controller knows);
+  // every timeout restarts from one segment and resends everything not SACKed.
+  t.cc.on_timeout(mss, timers.now());
+  t.recovery = Recovery::kLoss;
+  t.recovery_point = t.snd_nxt;
+  t.rxt_next = t.snd_una;
+  t.rxt_head_due = true;
+  t.dupacks = 0;
+  stats.inc(TcpStat::kTimeouts);
+}
+
+}  // namespace synwave::tcp
