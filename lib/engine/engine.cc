@@ -3,6 +3,10 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include <iterator>
+#include <memory>
+#include <utility>
+
 #include "engine/tsc_clock.h"
 
 namespace synwave {
@@ -19,12 +23,52 @@ std::uint16_t eth_tx_burst_encoded(void* context, rte_mbuf** frames, std::uint16
                           static_cast<std::uint16_t>(value & 0xffff), frames, count);
 }
 
+// Frames out of a tx impairment stage go to the NIC with the same bounded retries as TxBatch;
+// what the NIC still refuses is freed and counted.
+void transmit_released(Engine::PortQueue& q, rte_mbuf** frames, std::uint16_t count) {
+  constexpr int kMaxAttempts = 4;
+  std::uint16_t sent = 0;
+  for (int attempt = 0; attempt < kMaxAttempts && sent < count; ++attempt)
+    sent += rte_eth_tx_burst(q.port_id, q.queue_id, frames + sent,
+                             static_cast<std::uint16_t>(count - sent));
+  if (sent < count) {
+    rte_pktmbuf_free_bulk(frames + sent, count - sent);
+    q.stats->add(EngineStat::kImpairmentTxRingFull, count - sent);
+  }
+}
+
+// Passes `frames` (may be none) through the queue's tx stage at the loop's `now` and transmits
+// whatever is due.
+void transmit_impaired(Engine::PortQueue& q, rte_mbuf** frames, std::uint16_t count) {
+  constexpr std::uint16_t kOut = 512;
+  rte_mbuf* out[kOut];
+  std::uint16_t n = q.tx_impairment->pass(frames, count, q.now, out, kOut);
+  for (;;) {
+    transmit_released(q, out, n);
+    if (n < kOut) break;
+    n = q.tx_impairment->release_due(q.now, out, kOut);
+  }
+}
+
+// TxBatch's burst function when the queue has a tx stage: the stage takes every frame.
+std::uint16_t impaired_tx_burst(void* context, rte_mbuf** frames, std::uint16_t count) {
+  transmit_impaired(*static_cast<Engine::PortQueue*>(context), frames, count);
+  return count;
+}
+
 }  // namespace
 
-Engine::PortQueue::PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params)
+Engine::PortQueue::PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params,
+                             std::unique_ptr<LinkImpairment> rx_stage,
+                             std::unique_ptr<LinkImpairment> tx_stage,
+                             CounterSet<EngineStat>& engine_stats)
     : port_id(port.port_id),
       queue_id(queue),
-      tx(eth_tx_burst_encoded, encode_target(port.port_id, queue)),
+      rx_impairment(std::move(rx_stage)),
+      tx_impairment(std::move(tx_stage)),
+      stats(&engine_stats),
+      tx(tx_impairment ? impaired_tx_burst : eth_tx_burst_encoded,
+         tx_impairment ? static_cast<void*>(this) : encode_target(port.port_id, queue)),
       net(params, tx) {}
 
 Engine::Engine(unsigned id, unsigned lcore, rte_mempool* pool, const Config& config)
@@ -48,7 +92,21 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
       .tx_checksum_offload = port.offloads.ipv4_checksum && port.offloads.tcp_checksum,
       .tso = port.offloads.ipv4_checksum && port.offloads.tcp_checksum && port.offloads.tcp_tso,
   };
-  auto q = std::make_unique<PortQueue>(port, queue, params);
+  std::unique_ptr<LinkImpairment> rx_stage, tx_stage;
+  if (const ImpairmentConfig& imp = config_.impairment; imp.enabled()) {
+    using Dir = ImpairmentConfig::Direction;
+    // Each stage its own random stream: engine, port, queue and direction.
+    const std::uint64_t stream = std::uint64_t{id_} << 40 | std::uint64_t{port.port_id} << 24 |
+                                 std::uint64_t{queue} << 8;
+    if (imp.direction != Dir::kTx)
+      rx_stage = std::make_unique<LinkImpairment>(imp, LinkImpairment::Direction::kRx, pool_,
+                                                  stats_, stream | 0);
+    if (imp.direction != Dir::kRx)
+      tx_stage = std::make_unique<LinkImpairment>(imp, LinkImpairment::Direction::kTx, pool_,
+                                                  stats_, stream | 1);
+  }
+  auto q = std::make_unique<PortQueue>(port, queue, params, std::move(rx_stage),
+                                       std::move(tx_stage), stats_);
   const std::string table = "tcp_p" + std::to_string(port.port_id) + "_e" + std::to_string(id_);
   if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets); !status.ok())
     return status;
@@ -62,17 +120,23 @@ unsigned Engine::poll_once(Instant now) {
   unsigned received = 0;
   timers_.advance(now);  // due TCP timers first, so input sees the same now
   for (auto& q : queues_) {
-    const std::uint16_t n =
+    std::uint16_t n =
         rte_eth_rx_burst(q->port_id, q->queue_id, frames, static_cast<std::uint16_t>(burst_size_));
+    received += n;
+    if (q->tx_impairment) q->now = now;
+    // The rx stage takes the burst and gives back what is due now (in place).
+    if (q->rx_impairment) n = q->rx_impairment->pass(frames, n, now, frames, static_cast<std::uint16_t>(std::size(frames)));
     for (std::uint16_t i = 0; i < n; ++i) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void*));
       q->net.input(frames[i], now);
     }
     q->net.poll(now);
-    received += n;
   }
   if (app_ != nullptr) app_->poll(now);
-  for (auto& q : queues_) q->tx.flush();
+  for (auto& q : queues_) {
+    q->tx.flush();
+    if (q->tx_impairment) transmit_impaired(*q, nullptr, 0);  // frames whose delay ended
+  }
   stats_.inc(EngineStat::kLoops);
   stats_.add(EngineStat::kRxPackets, received);
   if (received == 0) stats_.inc(EngineStat::kIdleLoops);
@@ -81,7 +145,10 @@ unsigned Engine::poll_once(Instant now) {
 
 void Engine::run(const std::atomic<bool>& stop) {
   TscClock clock;
-  for (auto& q : queues_) q->net.start(clock.now());
+  for (auto& q : queues_) {
+    q->now = clock.now();
+    q->net.start(q->now);
+  }
   if (app_ != nullptr) {
     std::vector<tcp::TcpStack*> tcp;
     for (auto& q : queues_) tcp.push_back(q->net.tcp());
@@ -97,6 +164,9 @@ void Engine::run(const std::atomic<bool>& stop) {
   for (auto& q : queues_) {
     q->net.stop();
     q->tx.flush();
+    // Frames still delayed or held are dropped, so the pool is whole when the runtime checks it.
+    if (q->rx_impairment) q->rx_impairment->clear();
+    if (q->tx_impairment) q->tx_impairment->clear();
   }
 }
 

@@ -16,6 +16,8 @@
 #include "base/time.h"
 #include "config/config.h"
 #include "engine/application.h"
+#include "engine/engine_stats.h"
+#include "engine/impairment.h"
 #include "engine/port.h"
 #include "net/net_stack.h"
 #include "net/tx_batch.h"
@@ -23,21 +25,22 @@
 
 namespace synwave {
 
-enum class EngineStat : std::uint8_t {
-  kLoops,        // loop iterations
-  kIdleLoops,    // iterations that received nothing
-  kRxPackets,    // frames received from the NIC
-  kCount
-};
-inline constexpr const char* kEngineStatNames[] = {"loops", "idle_loops", "rx_packets"};
-
 class Engine {
  public:
   // One queue pair on one port, with the protocol stack that owns the port's address.
   struct PortQueue {
-    PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params);
+    // `rx_impairment` / `tx_impairment`: the [impairment] stages of this queue, or null (the
+    // usual case: then nothing but a null check is spent on them).
+    PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params,
+              std::unique_ptr<LinkImpairment> rx_impairment,
+              std::unique_ptr<LinkImpairment> tx_impairment, CounterSet<EngineStat>& stats);
     std::uint16_t port_id;
     std::uint16_t queue_id;
+    // Declared before `tx`: the batch's destructor may still flush through the tx stage.
+    std::unique_ptr<LinkImpairment> rx_impairment;
+    std::unique_ptr<LinkImpairment> tx_impairment;
+    Instant now{};                    // the loop's `now`, for the tx stage (TxBatch has no time)
+    CounterSet<EngineStat>* stats;    // the engine's, for frames the NIC refuses after the tx stage
     TxBatch tx;
     NetStack net;
   };
@@ -78,10 +81,10 @@ class Engine {
   const Config& config_;
   unsigned burst_size_;
   unsigned idle_sleep_us_;
+  CounterSet<EngineStat> stats_;  // declared before queues_: their impairment stages count here
   TimerWheel timers_{std::chrono::milliseconds(1)};  // declared before queues_: outlives their timers
   std::vector<std::unique_ptr<PortQueue>> queues_;
   Application* app_ = nullptr;
-  CounterSet<EngineStat> stats_;
   std::atomic<std::int64_t> last_now_ns_{0};
 };
 
