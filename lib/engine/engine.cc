@@ -90,7 +90,10 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
       .sysctl = config_.sysctl,
       .pool = pool_,
       .tx_checksum_offload = port.offloads.ipv4_checksum && port.offloads.tcp_checksum,
-      .tso = port.offloads.ipv4_checksum && port.offloads.tcp_checksum && port.offloads.tcp_tso,
+      // DPDK 22.11's net_tap refuses a TSO packet whose segment plus Ethernet header exceeds the
+      // MTU (it compares against the MTU without the L2 header) and stops the burst there: no TSO.
+      .tso = port.offloads.ipv4_checksum && port.offloads.tcp_checksum && port.offloads.tcp_tso &&
+             port.driver != "net_tap",
   };
   std::unique_ptr<LinkImpairment> rx_stage, tx_stage;
   if (const ImpairmentConfig& imp = config_.impairment; imp.enabled()) {
