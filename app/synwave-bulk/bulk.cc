@@ -55,7 +55,7 @@ void BulkApp::poll(Instant now) {
   if (tcp_ == nullptr) return;
   if (finished_) {
     int ready[64];
-    while (tcp_->take_ready(ready) > 0) {}
+    tcp_->take_ready(ready);  // (bounded: a socket may come back at once; the next poll takes it)
     if (now >= exit_at_) request_stop();
     return;
   }
@@ -68,9 +68,14 @@ void BulkApp::poll(Instant now) {
     return finish_run(now);
   }
 
+  // A bounded number of rounds: pumping a socket can make it ready again at once (a send that
+  // fills the queue, an ACK that frees it); what is left waits for the next iteration, so this
+  // loop never starves the engine's receive and transmit.
   bool touched = false;
   int ready[64];
-  for (std::size_t n; (n = tcp_->take_ready(ready)) > 0;) {
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t n = tcp_->take_ready(ready);
+    if (n == 0) break;
     for (std::size_t i = 0; i < n; ++i) {
       if (finished_) return;
       if (ready[i] == listener_ && phase_ == Phase::kIdle) try_accept(now);
