@@ -45,6 +45,8 @@ struct Published {
   // ss -i: smoothed RTT and its variance (us), RTO (ms), congestion window and threshold (segments).
   std::atomic<std::uint32_t> srtt_us{0}, rttvar_us{0}, rto_ms{0}, cwnd{0}, ssthresh{0}, mss{0};
   std::atomic<std::uint32_t> total_retransmits{0};
+  std::atomic<std::uint8_t> congestion{0}, snd_wscale{0}, rcv_wscale{0};
+  std::atomic<bool> sack{false}, timestamps{false};
 };
 
 struct Tcb {

@@ -224,6 +224,11 @@ void TcpStack::Impl::publish(Tcb& t) {
   p.cwnd.store(mss ? t.cc.cwnd / mss : 0, std::memory_order_relaxed);
   p.ssthresh.store(mss && t.cc.ssthresh < 0x7fffffff ? t.cc.ssthresh / mss : 0, std::memory_order_relaxed);
   p.total_retransmits.store(t.total_retransmits, std::memory_order_relaxed);
+  p.congestion.store(static_cast<std::uint8_t>(t.cc.algorithm), std::memory_order_relaxed);
+  p.snd_wscale.store(t.ws_ok ? t.snd_wscale : 0, std::memory_order_relaxed);
+  p.rcv_wscale.store(t.ws_ok ? t.rcv_wscale : 0, std::memory_order_relaxed);
+  p.sack.store(t.sack_ok, std::memory_order_relaxed);
+  p.timestamps.store(t.ts_ok, std::memory_order_relaxed);
   p.version.store(v + 2, std::memory_order_release);
 }
 
@@ -252,6 +257,11 @@ bool TcpStack::read_published(std::size_t index, ConnectionSummary& out) const {
     out.cwnd = p.cwnd.load(std::memory_order_relaxed);
     out.ssthresh = p.ssthresh.load(std::memory_order_relaxed);
     out.total_retransmits = p.total_retransmits.load(std::memory_order_relaxed);
+    out.congestion = congestion_algorithm_name(static_cast<CongestionAlgorithm>(p.congestion.load(std::memory_order_relaxed) & 1));
+    out.snd_wscale = p.snd_wscale.load(std::memory_order_relaxed);
+    out.rcv_wscale = p.rcv_wscale.load(std::memory_order_relaxed);
+    out.sack = p.sack.load(std::memory_order_relaxed);
+    out.timestamps = p.timestamps.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (p.version.load(std::memory_order_relaxed) == before) return in_use && out.state != State::kClosed;
   }

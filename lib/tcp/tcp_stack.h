@@ -89,6 +89,9 @@ struct ConnectionSummary {
   // ss -i
   std::uint32_t srtt_us = 0, rttvar_us = 0, rto_ms = 0, mss = 0, cwnd = 0, ssthresh = 0;  // cwnd/ssthresh in segments
   std::uint32_t total_retransmits = 0;
+  const char* congestion = "cubic";  // the algorithm's Linux name
+  std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+  bool sack = false, timestamps = false;
 };
 
 class TcpStack {
