@@ -184,17 +184,21 @@ void BulkApp::pump(Instant now) {
     if (r < 0) return finish_connection(now, -r);
     shut_wr_ = true;
   }
-  if (!eof_) {
-    // A reset or a timeout shows as kError (and recv() would have returned it); catch it here too.
-    const std::uint32_t ready = tcp_->readiness(socket_);
-    if (ready & tcp::kError) {
-      int error = 0;
-      tcp_->getsockopt(socket_, tcp::SockOpt::kError, &error);
-      return finish_connection(now, error != 0 ? error : ECONNRESET);
-    }
-    return;
+  if (eof_ && shut_wr_ && fin_acknowledged()) return finish_connection(now, 0);
+  // A reset or a timeout shows as kError (recv() returns it too, but not after end of stream).
+  if (tcp_->readiness(socket_) & tcp::kError) {
+    int error = 0;
+    tcp_->getsockopt(socket_, tcp::SockOpt::kError, &error);
+    finish_connection(now, error != 0 ? error : ECONNRESET);
   }
-  if (shut_wr_) finish_connection(now, 0);
+  // Otherwise: more to read, more to send, or our FIN not yet acknowledged (closing and exiting
+  // earlier would leave data that may need retransmitting with nobody to retransmit it).
+}
+
+bool BulkApp::fin_acknowledged() const {
+  const std::optional<tcp::State> state = tcp_->state(socket_);
+  return !state || *state == tcp::State::kFinWait2 || *state == tcp::State::kTimeWait ||
+         *state == tcp::State::kClosed;
 }
 
 void BulkApp::finish_connection(Instant now, int error) {

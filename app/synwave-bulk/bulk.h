@@ -3,9 +3,9 @@
 // One connection at a time (a server accepts --connections of them one after the other, a client
 // makes them one after the other). On each: send `send_bytes` of the pattern (pattern.h), then
 // shutdown(SHUT_WR); meanwhile read everything the peer sends until its FIN, checking every byte
-// against the pattern at its stream offset. The connection is over when both are done; then it is
-// closed and its Result recorded. Preallocated send pattern and receive buffer: nothing is
-// allocated per call or per connection.
+// against the pattern at its stream offset. The connection is over when both are done and our FIN
+// is acknowledged (every byte we sent has arrived); then it is closed and its Result recorded.
+// Preallocated send pattern and receive buffer: nothing is allocated per call or per connection.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,7 @@ class BulkApp : public Application {
   void try_connect(Instant now);
   void on_connecting(Instant now);
   void pump(Instant now);           // read, verify, send, shutdown; finishes the connection
+  bool fin_acknowledged() const;    // our FIN (and so every byte we sent) was acknowledged
   void finish_connection(Instant now, int error);
   void finish_run(Instant now);
 
