@@ -17,13 +17,32 @@ constexpr std::uint32_t kMaxUnscaledWindow = 65535;
 constexpr std::uint32_t kCompactBelow = 512;
 // RFC 7323 5.5: a TS.Recent older than 24 days is no longer a reference.
 constexpr Duration kPawsIdleLimit = std::chrono::hours(24 * 24);
+constexpr std::int32_t kPawsWindow = 1;  // Linux TCP_PAWS_WINDOW
+
+// Linux tcp_disordered_ack: a pure duplicate ACK at RCV.NXT that would not update the send window
+// and whose TSval trails TS.Recent by at most about one RTO was only reordered with the segment
+// that set TS.Recent; PAWS lets it through (it still counts as a duplicate ACK).
+bool disordered_ack(const Tcb& t, const Segment& seg) {
+  if (!seg.flags.ack() || seg.len != 0 || seg.seq != t.rcv_nxt || seg.ack != t.snd_una) return false;
+  const std::uint32_t window = seg.window << t.snd_wscale;
+  // Linux tcp_may_update_window.
+  if (seg.ack > t.snd_una || seg.seq > t.snd_wl1 || (seg.seq == t.snd_wl1 && (window > t.snd_wnd || t.snd_wnd == 0)))
+    return false;
+  // icsk_rto * 1024 / HZ: the RTO in timestamp ticks (ours are milliseconds).
+  const auto rto_ticks = static_cast<std::int64_t>(to_ms(t.rto)) * 1024 / 1000;
+  return static_cast<std::int32_t>(t.ts_recent - seg.options.timestamps->val) <= rto_ticks;
+}
 
 }  // namespace
 
 bool TcpStack::Impl::paws_reject(Tcb& t, const Segment& seg) {
   if (!t.ts_ok || !seg.options.timestamps || seg.flags.rst()) return false;
-  if (static_cast<std::int32_t>(seg.options.timestamps->val - t.ts_recent) >= 0) return false;
+  // Linux tcp_paws_check with TCP_PAWS_WINDOW = 1 on an established connection: a TSval one tick
+  // older than TS.Recent still passes; a TS.Recent of 0 is no reference.
+  if (static_cast<std::int32_t>(t.ts_recent - seg.options.timestamps->val) <= kPawsWindow) return false;
+  if (t.ts_recent == 0) return false;
   if (timers.now() - t.ts_recent_stamp > kPawsIdleLimit) return false;
+  if (disordered_ack(t, seg)) return false;
   drops.inc(TcpDrop::kPaws);
   if (!oow_rate_limited(t, seg)) send_ack(t);
   return true;
@@ -67,7 +86,9 @@ void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
       stats.inc(TcpStat::kDsacksSent);
     }
     t.quickacks = kMaxQuickAcks;  // Linux tcp_enter_quickack_mode on a retransmission
-    send_ack(t);
+    // A FIN with it is new (an acceptable segment's FIN lies at or after RCV.NXT): handle_fin's
+    // ACK answers both, with the D-SACK, as Linux answers once.
+    if (!seg.flags.fin()) send_ack(t);
     return;
   }
   if (t.orphan) {
@@ -124,6 +145,9 @@ void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
     }
     if (t.ooo_fin && t.rcv_nxt == t.ooo_fin_seq && t.ooo.empty()) {
       t.ooo_fin = false;
+      // This segment's own FIN (a retransmission covering the hole and the FIN) is the same one:
+      // handle_fin must not take or answer it again.
+      seg.flags.bits = static_cast<std::uint8_t>(seg.flags.bits & ~wire::TcpFlags::kFin);
       fin_arrived(t);  // ACKs everything
     } else if (!seg.flags.fin()) {
       // An in-order FIN is ACKed by handle_fin; otherwise ACK now or a little later.
