@@ -23,10 +23,23 @@ void TcpStack::Impl::tcp_init_transfer(Tcb& t) {
 
 void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
   t.probes = 0;  // any acceptable ACK answers our probes (Linux tcp_ack)
+  if (t.rtx_kind == RtxTimer::kPersist && t.snd_nxt == t.snd_una) {
+    // Linux tcp_ack_probe: a window that opened ends the probe back-off; one still closed
+    // re-arms the probe from now, with the back-off so far.
+    if (t.snd_wnd > 0) {
+      t.retransmits = 0;
+    } else if (t.rtx_timer.armed()) {
+      arm_persist(t);
+    }
+  }
   const Instant now = timers.now();
   const std::uint32_t mss = payload_mss(t);
   const std::uint32_t dupthresh = params.sysctl.tcp_reordering;
   const std::uint32_t flight_before = in_flight(t);
+  // Linux tcp_is_cwnd_limited: the last transmit stopped at cwnd, or (slow start) cwnd is less
+  // than twice what was in flight, so it grows to twice what the application keeps in flight.
+  const bool cwnd_limited = t.cwnd_limited || flight_before + mss >= t.cc.cwnd ||
+                            (t.cc.in_slow_start() && t.cc.cwnd < 2 * flight_before);
 
   if (t.sack_ok && seg.options.sack_count > 0) {
     std::array<SackBlock, wire::TcpOptions::kMaxSackBlocks> blocks;
@@ -73,10 +86,10 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
         break;
       case Recovery::kLoss:
         if (t.snd_una >= t.recovery_point) t.recovery = Recovery::kOpen;
-        t.cc.on_ack(acked, mss, now, t.srtt, t.cwnd_limited || flight_before + mss >= t.cc.cwnd);
+        t.cc.on_ack(acked, mss, now, t.srtt, cwnd_limited);
         break;
       case Recovery::kOpen:
-        t.cc.on_ack(acked, mss, now, t.srtt, t.cwnd_limited || flight_before + mss >= t.cc.cwnd);
+        t.cc.on_ack(acked, mss, now, t.srtt, cwnd_limited);
         break;
     }
     update_send_buffer(t);

@@ -21,9 +21,11 @@ void TcpStack::Impl::arm_rtx(Tcb& t) {
 }
 
 void TcpStack::Impl::arm_persist(Tcb& t) {
-  // Linux tcp_probe0_when: the RTO, doubled per unanswered probe, at most TCP_RTO_MAX.
+  // Linux tcp_probe0_when: the RTO, doubled per probe sent (icsk_backoff, here `retransmits`:
+  // nothing is in flight while the window is closed), at most TCP_RTO_MAX. An answer from the
+  // peer resets the abort count (`probes`) but not the back-off.
   t.rtx_kind = RtxTimer::kPersist;
-  const unsigned shift = std::min<unsigned>(t.probes, 10);
+  const unsigned shift = std::min<unsigned>(t.retransmits, 10);
   timers.arm_after(t.rtx_timer, std::min<Duration>(t.rto * (1u << shift), kRtoMax));
 }
 
@@ -132,12 +134,16 @@ void TcpStack::Impl::on_persist_timeout(Tcb& t) {
     if (send_range(t, t.snd_nxt, len, false)) {
       t.snd_nxt += len;
       stats.add(TcpStat::kBytesOut, len);
+      // Data in flight: the retransmission timer takes over (Linux tcp_send_probe0).
+      t.probes = 0;
+      t.retransmits = 0;
     }
     publish(t);
     return;
   }
   if (t.snd_una != t.snd_nxt || t.send_queue.bytes() <= offset) return;  // nothing waits for a window any more
   ++t.probes;
+  if (t.retransmits < 255) ++t.retransmits;
   stats.inc(TcpStat::kWindowProbes);
   send_probe(t);
   arm_persist(t);

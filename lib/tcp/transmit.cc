@@ -164,14 +164,24 @@ void TcpStack::Impl::push_data(Tcb& t) {
       // Nagle, Minshall's variant (Linux tcp_nagle_check): one small segment in flight at a time.
       break;
     }
-    if (!send_range(t, t.snd_nxt, static_cast<std::uint32_t>(len), false)) break;
+    // The last of the data when the application has closed: the FIN rides on it (Linux
+    // tcp_send_fin sets FIN on the last unsent segment rather than sending one of its own).
+    const bool with_fin = t.fin_requested && fin_queued(t.state) && len == unsent;
+    if (with_fin) {
+      t.fin_seq = t.snd_nxt + static_cast<std::uint32_t>(len);
+      t.fin_sent = true;
+    }
+    if (!send_range(t, t.snd_nxt, static_cast<std::uint32_t>(len) + (with_fin ? 1u : 0u), false)) {
+      if (with_fin) t.fin_sent = false;
+      break;
+    }
     if (!t.rtt_timing) {
       t.rtt_timing = true;
       t.rtt_start = now;
       t.rtt_seq = t.snd_nxt;
     }
     if (len < mss) t.snd_sml = t.snd_nxt + static_cast<std::uint32_t>(len);
-    t.snd_nxt += static_cast<std::uint32_t>(len);
+    t.snd_nxt += static_cast<std::uint32_t>(len) + (with_fin ? 1u : 0u);
     t.last_send = now;
     stats.add(TcpStat::kBytesOut, len);
   }
