@@ -41,6 +41,7 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
   const bool cwnd_limited = t.cwnd_limited || flight_before + mss >= t.cc.cwnd ||
                             (t.cc.in_slow_start() && t.cc.cwnd < 2 * flight_before);
 
+  bool newly_sacked = false;
   if (t.sack_ok && seg.options.sack_count > 0) {
     std::array<SackBlock, wire::TcpOptions::kMaxSackBlocks> blocks;
     for (std::size_t i = 0; i < seg.options.sack_count; ++i)
@@ -50,6 +51,7 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
         t.scoreboard.update(una, t.snd_nxt, std::span(blocks).first(seg.options.sack_count));
     if (r.invalid_blocks > 0) drops.add(TcpDrop::kInvalidSack, r.invalid_blocks);
     if (r.dsack) stats.inc(TcpStat::kDsacksReceived);
+    newly_sacked = r.newly_sacked > 0;
   }
 
   if (seg.ack > t.snd_una) {
@@ -99,8 +101,10 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
       arm_rtx(t);  // RFC 6298 5.3: restart for the remaining data
     }
   } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.flags.syn() && !seg.flags.fin() &&
-             !window_changed && t.snd_nxt > t.snd_una) {
-    if (t.dupacks < 255) ++t.dupacks;  // RFC 5681 duplicate ACK
+             !window_changed && t.snd_nxt > t.snd_una && (!t.sack_ok || newly_sacked)) {
+    // RFC 5681 duplicate ACK; with SACK, RFC 6675 section 2: only one that SACKs new data (an ACK
+    // the network duplicated says nothing new).
+    if (t.dupacks < 255) ++t.dupacks;
   }
 
   // Loss detection (RFC 6675 section 5, RFC 6582): DupThresh duplicate ACKs, or SACK shows the
