@@ -234,7 +234,17 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
       drops.inc(TcpDrop::kRstOutOfWindow);
       return;
     }
-    drops.inc(TcpDrop::kOutOfWindow);
+    if (seg.payload_len > 0 && seg.seq + seg.payload_len <= t.rcv_nxt) {
+      // Data we have: the peer missed our ACK or retransmitted early. Linux tcp_send_dupack
+      // reports it with a D-SACK (RFC 2883) so the peer can tell.
+      drops.inc(TcpDrop::kDuplicateData);
+      if (t.sack_ok) {
+        t.ooo.set_dsack(SackBlock{seg.seq, seg.seq + seg.payload_len});
+        stats.inc(TcpStat::kDsacksSent);
+      }
+    } else {
+      drops.inc(TcpDrop::kOutOfWindow);
+    }
     if (!oow_rate_limited(t, seg)) send_ack(t);
     return;
   }

@@ -165,9 +165,10 @@ void TcpStack::Impl::send_ack(Tcb& t) { emit(t, wire::TcpFlags::kAck, t.snd_nxt,
 bool TcpStack::Impl::oow_rate_limited(Tcb& t, const Segment& seg) {
   // Out-of-window segments, bogus RSTs and SYNs are answered at most once per
   // tcp_invalid_ratelimit (Linux: 500 ms) per connection, so a flood of them cannot make us flood
-  // back. Segments carrying data are always answered: the peer needs the ACK to make progress.
+  // back. Segments using sequence space (data, FIN) are always answered: the peer needs the ACK
+  // to make progress (Linux tcp_oow_rate_limited).
   const Duration limit = std::chrono::milliseconds(params.sysctl.tcp_invalid_ratelimit);
-  if (seg.payload_len > 0 && !seg.flags.syn()) return false;
+  if ((seg.payload_len > 0 || seg.flags.fin()) && !seg.flags.syn()) return false;
   const Instant now = timers.now();
   if (t.oow_acked && now - t.last_oow_ack < limit) {
     stats.inc(TcpStat::kAcksSkipped);

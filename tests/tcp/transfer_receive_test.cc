@@ -315,14 +315,9 @@ TEST_F(ReceiveTest, Established_DuplicatesAndOverlaps_DsackFirstAndNothingDelive
   sent();
 }
 
-// DISABLED: bug in input.cc (not receive.cc). A segment wholly below RCV.NXT (the commonest
-// duplicate: a spurious retransmission) fails acceptable() and is answered by the out-of-window
-// path with a plain ACK: no D-SACK, not counted as duplicate data. Linux (tcp_validate_incoming ->
-// tcp_send_dupack) answers a data segment before RCV.NXT with a D-SACK for it and enters quick-ACK
-// mode. Fix, in input_synchronized's unacceptable branch before send_ack: when seg.payload_len > 0
-// and seg.seq + seg.payload_len <= t.rcv_nxt (and t.sack_ok), t.ooo.set_dsack({seg.seq,
-// seg.seq + seg.payload_len}), count kDsacksSent and kDuplicateData.
-TEST_F(ReceiveTest, DISABLED_Established_ExactDuplicateOfDeliveredData_AnsweredWithDsack) {
+// A segment wholly below RCV.NXT (a spurious retransmission) fails the acceptability test; Linux
+// (tcp_validate_incoming -> tcp_send_dupack) still answers it with a D-SACK for it.
+TEST_F(ReceiveTest, Established_ExactDuplicateOfDeliveredData_AnsweredWithDsack) {
   const int s = open_passive();
   data(0, 1000);
   expect_ack(kP + 1000);
@@ -394,7 +389,7 @@ TEST_F(ReceiveTest, CloseWait_DataAndFinRetransmitted_OneAck) {
   expect_ack(kP + 1001);
   EXPECT_EQ(tcp().state(s), State::kCloseWait);
   // Our ACK was lost: the peer resends data and FIN. One ACK answers (the D-SACK Linux adds is
-  // DISABLED_Established_ExactDuplicateOfDeliveredData_AnsweredWithDsack's subject).
+  // Established_ExactDuplicateOfDeliveredData_AnsweredWithDsack's subject).
   data(0, 1000, ACK | FIN);
   Sent a = one_sent();
   EXPECT_EQ(a.ack(), kP + 1001);
@@ -535,12 +530,9 @@ TEST_F(ReceiveTest, Established_OlderTsval_PawsDropsAndAnswersRateLimitedForPure
   sent();
 }
 
-// DISABLED: bug in output.cc (oow_rate_limited). Linux tcp_oow_rate_limited exempts every segment
-// that occupies sequence space (seq != end_seq, so a FIN too) unless it has SYN; ours exempts only
-// segments with payload, so a second PAWS-rejected FIN within 500 ms goes unanswered and counts
-// as tcp_acks_skipped. Fix: `if ((seg.payload_len > 0 || seg.flags.fin()) && !seg.flags.syn())
-// return false;` (i.e. seg.len > 0 && !syn).
-TEST_F(ReceiveTest, DISABLED_Established_PawsRejectedFin_AlwaysAnswered) {
+// Linux tcp_oow_rate_limited exempts every segment that occupies sequence space (a FIN too) unless
+// it has SYN: a second PAWS-rejected FIN within 500 ms is still answered.
+TEST_F(ReceiveTest, Established_PawsRejectedFin_AlwaysAnswered) {
   const int s = open_passive();
   data(0, 100, ACK, 5000);
   expect_ack(kP + 100);
