@@ -67,10 +67,9 @@ void CongestionControl::on_ack(std::uint32_t acked, std::uint32_t mss, Instant n
   if (acked == 0 || !cwnd_limited) return;
 
   if (in_slow_start()) {
-    // RFC 5681 section 3.1 with RFC 3465's L = 2*SMSS, stopping at ssthresh (Linux
-    // tcp_slow_start); what is left of this ACK counts for congestion avoidance.
-    const std::uint32_t growth =
-        std::min({acked, 2 * mss, ssthresh - cwnd, kMaxCwnd - std::min(cwnd, kMaxCwnd)});
+    // Linux tcp_slow_start: every byte an ACK covers, stopping at ssthresh (no RFC 3465 limit, so a
+    // stretch ACK grows the window by all it acknowledges); what is left counts for avoidance.
+    const std::uint32_t growth = std::min({acked, ssthresh - cwnd, kMaxCwnd - std::min(cwnd, kMaxCwnd)});
     cwnd += growth;
     if (in_slow_start() || cwnd >= kMaxCwnd) return;
     acked -= growth;

@@ -11,8 +11,8 @@
 //
 //  * Initial window 10 segments (RFC 6928, Linux TCP_INIT_CWND); ssthresh "infinite" (0x7fffffff)
 //    until the first loss.
-//  * Slow start while cwnd < ssthresh (Linux tcp_in_slow_start): cwnd += min(acked, 2*mss) per
-//    ACK (RFC 5681 / RFC 3465 byte counting with L = 2*mss), never beyond ssthresh; the bytes of
+//  * Slow start while cwnd < ssthresh (Linux tcp_in_slow_start): cwnd += acked per ACK (Linux
+//    tcp_slow_start: no RFC 3465 limit), never beyond ssthresh; the bytes of
 //    an ACK left over when cwnd reaches ssthresh go to congestion avoidance (Linux tcp_slow_start).
 //  * Reno congestion avoidance: +1 mss for every cwnd bytes acknowledged (Linux
 //    tcp_cong_avoid_ai with w = cwnd). Loss: ssthresh = max(cwnd/2, 2*mss).

@@ -112,14 +112,15 @@ TEST(Congestion, SlowStart_DelayedAcksOfTwoSegments_StillDoubleEveryRtt) {
   EXPECT_EQ(cc.cwnd, 57920u);
 }
 
-TEST(Congestion, SlowStart_StretchAck_GrowsByAtMostTwoMss) {
+TEST(Congestion, SlowStart_StretchAck_GrowsByAllItAcknowledges) {
+  // Linux tcp_slow_start has no RFC 3465 limit: an ACK of ten segments adds ten.
   CongestionControl cc = make(CongestionAlgorithm::kReno);
   cc.on_ack(10 * kMss, kMss, kT0, 100ms, true);
-  EXPECT_EQ(cc.cwnd, 14480u + 2 * kMss);
+  EXPECT_EQ(cc.cwnd, 14480u + 10 * kMss);
   cc.on_ack(3 * kMss + 7, kMss, kT0, 100ms, true);
-  EXPECT_EQ(cc.cwnd, 14480u + 4 * kMss);
+  EXPECT_EQ(cc.cwnd, 14480u + 13 * kMss + 7);
   cc.on_ack(100, kMss, kT0, 100ms, true);  // a partial segment counts by its bytes
-  EXPECT_EQ(cc.cwnd, 14480u + 4 * kMss + 100);
+  EXPECT_EQ(cc.cwnd, 14480u + 13 * kMss + 107);
 }
 
 TEST(Congestion, SlowStart_NotCwndLimited_DoesNotGrow) {
