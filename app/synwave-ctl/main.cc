@@ -1,7 +1,9 @@
 // synwave-ctl: reads a running synwave through its DPDK telemetry socket and prints what it finds
-// the way netstat and ss would: the connections per state, every connection, the counters.
+// the way netstat and ss would: the connections per state, every connection (with ss -i's
+// details on request), the counters.
 //
-//   synwave-ctl [-f PREFIX] states | conns | ss | transitions | counters [--all] | raw CMD[,PARAMS]
+//   synwave-ctl [-f PREFIX] states | conns [-i] | ss [-i] | transitions | counters [--all] |
+//               raw CMD[,PARAMS]
 //
 // It speaks the telemetry protocol itself (SOCK_SEQPACKET at <runtime dir>/dpdk_telemetry.v2: a
 // JSON greeting, then one request "cmd,params" and one JSON answer at a time); no DPDK, no Python.
@@ -38,7 +40,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  states             connections per state, one 'NAME count' line each (as seed 000's\n"
     "                     netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}')\n"
-    "  conns, ss          every connection, like ss -tan -o\n"
+    "  conns, ss [-i]     every connection, like ss -tan -o (-i: and ss -i's second line)\n"
     "  transitions        TCP state transitions, 'FROM->TO count'\n"
     "  counters [--all]   every non-zero counter, 'name value' (--all: zeros too)\n"
     "  raw CMD[,PARAMS]   one telemetry command's JSON answer, e.g. raw /synwave/info\n"
@@ -46,6 +48,9 @@ constexpr const char* kUsage =
     "Options:\n"
     "  -f, --file-prefix PREFIX   the instance's eal.file_prefix (default: synwave)\n"
     "  -a, --all                  counters: print zero counters too\n"
+    "  -i, --info                 conns: each connection's TCP details, as ss -tino prints them\n"
+    "                             (ts, sack, algorithm, wscale, rto, rtt, mss, cwnd, ssthresh,\n"
+    "                             retrans)\n"
     "  -h, --help                 this text\n"
     "\n"
     "Exit status: 0 done, 1 no such daemon or it refused the command, 2 bad usage.\n";
@@ -138,7 +143,7 @@ void print(const std::optional<std::string>& text, const char* command) {
   std::fputs(text->c_str(), stdout);
 }
 
-int run_conns(Telemetry& telemetry) {
+int run_conns(Telemetry& telemetry, bool info) {
   std::vector<synwave::ctl::Connection> all;
   std::uint64_t offset = 0;
   // The set changes while we page: stop at the total, or when a page makes no progress.
@@ -153,7 +158,10 @@ int run_conns(Telemetry& telemetry) {
     offset = page->next;
   }
   std::printf("%s\n", synwave::ctl::connections_header().c_str());
-  for (const auto& c : all) std::printf("%s\n", synwave::ctl::format_connection(c).c_str());
+  for (const auto& c : all) {
+    std::printf("%s\n", synwave::ctl::format_connection(c).c_str());
+    if (info) std::printf("%s\n", synwave::ctl::format_tcp_info(c).c_str());
+  }
   return 0;
 }
 
@@ -162,18 +170,23 @@ int run_conns(Telemetry& telemetry) {
 int main(int argc, char** argv) {
   std::string prefix = "synwave";
   bool all = false;
+  bool info = false;
   static const option kOptions[] = {{"file-prefix", required_argument, nullptr, 'f'},
                                     {"all", no_argument, nullptr, 'a'},
+                                    {"info", no_argument, nullptr, 'i'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   opterr = 0;
-  for (int opt; (opt = getopt_long(argc, argv, "f:ah", kOptions, nullptr)) != -1;) {
+  for (int opt; (opt = getopt_long(argc, argv, "f:aih", kOptions, nullptr)) != -1;) {
     switch (opt) {
       case 'f':
         prefix = optarg;
         break;
       case 'a':
         all = true;
+        break;
+      case 'i':
+        info = true;
         break;
       case 'h':
         std::fputs(kUsage, stdout);
@@ -194,6 +207,7 @@ int main(int argc, char** argv) {
   if (takes_argument && args.size() != 2) usage_error("raw takes one argument: CMD[,PARAMS]");
   if (!takes_argument && args.size() != 1) usage_error(command + " takes no arguments");
   if (all && command != "counters") usage_error("--all goes with counters");
+  if (info && command != "conns" && command != "ss") usage_error("--info goes with conns");
 
   const std::string path = synwave::ctl::runtime_dir(prefix, ::geteuid() == 0, std::getenv("RUNTIME_DIRECTORY"),
                                                      std::getenv("XDG_RUNTIME_DIR")) +
@@ -208,7 +222,7 @@ int main(int argc, char** argv) {
   } else if (command == "counters") {
     print(synwave::ctl::format_counters(telemetry.query("/synwave/counters"), all), "/synwave/counters");
   } else if (command == "conns" || command == "ss") {
-    return run_conns(telemetry);
+    return run_conns(telemetry, info);
   } else {  // raw
     const std::string& request = args[1];
     const std::string text = telemetry.request(request);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 #include <map>
 
 namespace synwave::ctl {
@@ -257,6 +258,63 @@ std::string ss_endpoint(const std::string& endpoint) {
   return endpoint;
 }
 
+// The ss -i members of a connection entry, all of them present: numbers, "sack" and
+// "timestamps" 0 or 1, "congestion" a string.
+constexpr const char* kInfoNumbers[] = {"srtt_us", "rttvar_us",  "rto_ms",     "mss",
+                                        "cwnd",    "ssthresh",   "snd_wscale", "rcv_wscale",
+                                        "total_retransmits"};
+constexpr const char* kInfoFlags[] = {"sack", "timestamps"};
+constexpr const char* kInfoText = "congestion";
+
+bool entry_has_any_info(const Json& entry) {
+  for (const char* name : kInfoNumbers)
+    if (entry.find(name) != nullptr) return true;
+  for (const char* name : kInfoFlags)
+    if (entry.find(name) != nullptr) return true;
+  return entry.find(kInfoText) != nullptr;
+}
+
+// nullopt when any member is missing or malformed; `error` then names the first such member.
+std::optional<TcpInfo> tcp_info_of(const Json& entry, std::string* error) {
+  auto lacks = [&](const char* name) -> std::optional<TcpInfo> {
+    if (error != nullptr) *error = std::string("bad or missing \"") + name + "\"";
+    return std::nullopt;
+  };
+  std::uint64_t numbers[std::size(kInfoNumbers)] = {};
+  for (std::size_t i = 0; i < std::size(kInfoNumbers); ++i) {
+    const Json* j = entry.find(kInfoNumbers[i]);
+    if (j == nullptr || !j->as_uint()) return lacks(kInfoNumbers[i]);
+    numbers[i] = *j->as_uint();
+  }
+  bool flags[std::size(kInfoFlags)] = {};
+  for (std::size_t i = 0; i < std::size(kInfoFlags); ++i) {
+    const Json* j = entry.find(kInfoFlags[i]);
+    if (j == nullptr || !j->as_uint() || *j->as_uint() > 1) return lacks(kInfoFlags[i]);
+    flags[i] = *j->as_uint() == 1;
+  }
+  const Json* congestion = entry.find(kInfoText);
+  if (congestion == nullptr || congestion->kind != Json::Kind::kString) return lacks(kInfoText);
+  return TcpInfo{.timestamps = flags[1],
+                 .sack = flags[0],
+                 .congestion = congestion->text,
+                 .snd_wscale = numbers[6],
+                 .rcv_wscale = numbers[7],
+                 .rto_ms = numbers[2],
+                 .srtt_us = numbers[0],
+                 .rttvar_us = numbers[1],
+                 .mss = numbers[3],
+                 .cwnd = numbers[4],
+                 .ssthresh = numbers[5],
+                 .total_retransmits = numbers[8]};
+}
+
+// printf's %g of a double, as ss writes its rto and rtt.
+std::string g_format(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", value);
+  return buf;
+}
+
 }  // namespace
 
 const Json* Json::find(std::string_view key) const {
@@ -357,6 +415,11 @@ std::optional<ConnectionsPage> parse_connections_page(const Json& value, std::st
         !unsigned_number("engine", c.engine) || expires == nullptr || !expires->as_int())
       return fail("entry " + key + " lacks a field");
     c.expires_ms = *expires->as_int();
+    if (entry_has_any_info(entry)) {
+      std::string why;
+      c.info = tcp_info_of(entry, &why);
+      if (!c.info) return fail("entry " + key + ": " + why);
+    }
     page.connections.push_back(std::move(c));
   }
   return page;
@@ -401,6 +464,30 @@ std::string format_connection(const Connection& c) {
                      pad(std::to_string(c.send_q), 6) + " " + pad(ss_endpoint(c.local), 19) + " " +
                      pad(ss_endpoint(c.remote), 17) + " " + ss_timer(c);
   while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+std::string format_tcp_info(const Connection& c) {
+  std::string line = "\t";
+  if (!c.info) return line;
+  const TcpInfo& i = *c.info;
+  // The order and the conditions of iproute2's tcp_stats_print, for the fields synwave has.
+  if (i.timestamps) line += " ts";
+  if (i.sack) line += " sack";
+  if (!i.congestion.empty()) line += " " + i.congestion;
+  if (i.snd_wscale != 0 || i.rcv_wscale != 0)
+    line += " wscale:" + std::to_string(i.snd_wscale) + "," + std::to_string(i.rcv_wscale);
+  // ss hides an RTO of exactly 3 s (tcpi_rto == 3000000 us, the old initial RTO).
+  if (i.rto_ms != 0 && i.rto_ms != 3000) line += " rto:" + g_format(static_cast<double>(i.rto_ms));
+  if (i.srtt_us != 0)
+    line += " rtt:" + g_format(static_cast<double>(i.srtt_us) / 1000) + "/" +
+            g_format(static_cast<double>(i.rttvar_us) / 1000);
+  if (i.mss != 0) line += " mss:" + std::to_string(i.mss);
+  if (i.cwnd != 0) line += " cwnd:" + std::to_string(i.cwnd);
+  // ss leaves out tcpi_snd_ssthresh >= 0xFFFF (TCP_INFINITE_SSTHRESH); synwave publishes 0.
+  if (i.ssthresh != 0 && i.ssthresh < 0xFFFF) line += " ssthresh:" + std::to_string(i.ssthresh);
+  if (c.retransmits != 0 || i.total_retransmits != 0)
+    line += " retrans:" + std::to_string(c.retransmits) + "/" + std::to_string(i.total_retransmits);
   return line;
 }
 

@@ -1,5 +1,6 @@
 // synwave-ctl's pure part: a small JSON reader for DPDK telemetry answers, and the text it prints
-// (netstat-style state counts, an ss -tan -o style connection listing, counters).
+// (netstat-style state counts, an ss -tan -o style connection listing with ss -i's details,
+// counters).
 //
 // Standard C++ only, no DPDK: the client runs wherever the daemon's socket can be reached.
 #pragma once
@@ -57,6 +58,23 @@ std::optional<std::string> format_transitions(const Json& transitions);
 // "name value" per counter, in the answer's order; zeros only when `all`.
 std::optional<std::string> format_counters(const Json& counters, bool all);
 
+// What ss -i shows of a connection (Linux's struct tcp_info), as /synwave/tcp/connections
+// publishes it. Zero means "not known yet" for every number, as in tcp_info.
+struct TcpInfo {
+  bool timestamps = false;          // RFC 7323 timestamps negotiated ("ts")
+  bool sack = false;                // SACK permitted both ways ("sack")
+  std::string congestion;           // the algorithm's Linux name, "cubic" or "reno"
+  std::uint64_t snd_wscale = 0;     // the peer's window scale (what we shift its windows by)
+  std::uint64_t rcv_wscale = 0;     // ours; both 0 when window scaling is off
+  std::uint64_t rto_ms = 0;         // retransmission timeout
+  std::uint64_t srtt_us = 0;        // smoothed RTT; 0 before the first sample
+  std::uint64_t rttvar_us = 0;      // its mean deviation
+  std::uint64_t mss = 0;            // the sending MSS, bytes
+  std::uint64_t cwnd = 0;           // congestion window, segments
+  std::uint64_t ssthresh = 0;       // slow-start threshold, segments; 0 while not set
+  std::uint64_t total_retransmits = 0;  // segments retransmitted over the connection's life
+};
+
 // One connection of /synwave/tcp/connections.
 struct Connection {
   std::string state;   // ss name: "ESTAB", "TIME-WAIT", ...
@@ -66,11 +84,13 @@ struct Connection {
   std::uint64_t send_q = 0;
   std::string timer;   // "on", "timewait", "off"
   std::int64_t expires_ms = 0;
-  std::uint64_t retransmits = 0;
+  std::uint64_t retransmits = 0;  // retransmissions of the current segment (timer backoff)
   std::uint64_t engine = 0;
+  std::optional<TcpInfo> info;     // absent when the daemon publishes no ss -i fields
 };
 
 // One page of /synwave/tcp/connections: {"total", "offset", "next", "<index>": {...}, ...}.
+// An entry's ss -i fields ("srtt_us", ..., "timestamps") are optional as a group: all or none.
 struct ConnectionsPage {
   std::uint64_t total = 0;
   std::uint64_t next = 0;
@@ -86,5 +106,14 @@ std::string ss_timer(const Connection& c);
 // The listing's header and rows, in the columns of `ss -tan -o`.
 std::string connections_header();
 std::string format_connection(const Connection& c);
+
+// ss -i's second line for a connection, as iproute2's tcp_stats_print writes the fields we have
+// (ss -tino: options shown): a tab, then " ts", " sack", " <congestion>", " wscale:S,R",
+// " rto:%g" (ms; left out at 0 and at 3000, as ss does), " rtt:%g/%g" (ms), " mss:%d",
+// " cwnd:%u", " ssthresh:%d" (left out while unset), " retrans:%u/%u" (current / total), each
+// only when set. "wscale" shows when either scale is non-zero: a connection that negotiated
+// scaling with both shifts 0 cannot be told from one that did not. "\t" when `c` has no info.
+//   "\t ts sack cubic wscale:7,7 rto:204 rtt:0.031/0.015 mss:1448 cwnd:10 ssthresh:7 retrans:0/5"
+std::string format_tcp_info(const Connection& c);
 
 }  // namespace synwave::ctl

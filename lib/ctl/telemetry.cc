@@ -7,6 +7,7 @@
 #include <array>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -173,18 +174,72 @@ std::string endpoint_text(const tcp::Endpoint& e) {
   return format_ipv4(e.addr) + ":" + std::to_string(e.port);
 }
 
-// What DPDK's JSON encoder will write for one row under `key` (plus its separating comma): the
-// answer has a fixed size (16 KiB in DPDK 22.11) and an entry that does not fit is dropped
-// silently, so a page ends before the budget runs out.
-std::size_t encoded_size(const std::string& key, const ConnectionRow& row) {
+// One member of a connection's dictionary. The same list feeds the encoder and the page budget
+// below, so the budget counts exactly what DPDK writes.
+struct Field {
+  enum class Kind : std::uint8_t { kString, kU64, kInt };
+  const char* name;
+  Kind kind;
+  std::string text;        // kString: the value
+  std::uint64_t u64 = 0;   // kU64
+  int integer = 0;         // kInt
+};
+
+std::vector<Field> fields_of(const ConnectionRow& row) {
   const tcp::ConnectionSummary& s = row.summary;
-  const std::string json =
-      ",\"" + key + "\":{\"state\":\"" + std::string(tcp::ss_name(s.state)) + "\",\"local\":\"" +
-      endpoint_text(s.local) + "\",\"remote\":\"" + endpoint_text(s.remote) + "\",\"recv_q\":" +
-      std::to_string(s.recv_queue) + ",\"send_q\":" + std::to_string(s.send_queue) + ",\"timer\":\"" +
-      s.timer + "\",\"expires_ms\":" + std::to_string(row.expires_ms) + ",\"retransmits\":" +
-      std::to_string(s.retransmits) + ",\"engine\":" + std::to_string(row.engine) + "}";
-  return json.size();
+  using K = Field::Kind;
+  auto u = [](const char* name, std::uint64_t v) { return Field{name, K::kU64, {}, v}; };
+  return {
+      Field{"state", K::kString, std::string(tcp::ss_name(s.state))},
+      Field{"local", K::kString, endpoint_text(s.local)},
+      Field{"remote", K::kString, endpoint_text(s.remote)},
+      u("recv_q", s.recv_queue),
+      u("send_q", s.send_queue),
+      Field{"timer", K::kString, s.timer},
+      Field{"expires_ms", K::kInt, {}, 0, static_cast<int>(row.expires_ms)},
+      u("retransmits", s.retransmits),
+      u("engine", row.engine),
+      // ss -i (Linux's tcp_info): RTT in us, RTO in ms, windows in segments, flags 0 or 1.
+      u("srtt_us", s.srtt_us),
+      u("rttvar_us", s.rttvar_us),
+      u("rto_ms", s.rto_ms),
+      u("mss", s.mss),
+      u("cwnd", s.cwnd),
+      u("ssthresh", s.ssthresh),
+      u("total_retransmits", s.total_retransmits),
+      Field{"congestion", K::kString, s.congestion != nullptr ? s.congestion : ""},
+      u("snd_wscale", s.snd_wscale),
+      u("rcv_wscale", s.rcv_wscale),
+      u("sack", s.sack ? 1 : 0),
+      u("timestamps", s.timestamps ? 1 : 0),
+  };
+}
+
+// What DPDK's JSON encoder will write for one row under `key` (plus its separating comma):
+// ,"key":{"name":"text","name":123,...}. The answer has a fixed size (16 KiB in DPDK 22.11) and
+// an entry that does not fit is dropped silently, so a page ends before the budget runs out.
+std::size_t encoded_size(const std::string& key, const std::vector<Field>& fields) {
+  std::size_t size = 2 + key.size() + 3 + 1;  // ,"key":{ ... }
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const Field& f = fields[i];
+    size += (i == 0 ? 0 : 1) + 1 + std::strlen(f.name) + 2;  // [,]"name":
+    switch (f.kind) {
+      case Field::Kind::kString: size += f.text.size() + 2; break;
+      case Field::Kind::kU64: size += std::to_string(f.u64).size(); break;
+      case Field::Kind::kInt: size += std::to_string(f.integer).size(); break;
+    }
+  }
+  return size;
+}
+
+void add_fields(rte_tel_data* d, const std::vector<Field>& fields) {
+  for (const Field& f : fields) {
+    switch (f.kind) {
+      case Field::Kind::kString: rte_tel_data_add_dict_string(d, f.name, f.text.c_str()); break;
+      case Field::Kind::kU64: rte_tel_data_add_dict_u64(d, f.name, f.u64); break;
+      case Field::Kind::kInt: rte_tel_data_add_dict_int(d, f.name, f.integer); break;
+    }
+  }
 }
 
 constexpr std::size_t kDefaultPageLimit = 200;
@@ -231,21 +286,13 @@ int cmd_tcp_connections(const char*, const char* params, rte_tel_data* d) {
   for (; next < rows.size() && page.size() < limit; ++next) {
     const ConnectionRow& row = rows[next];
     std::string key = std::to_string(next);
-    bytes += encoded_size(key, row);
+    const std::vector<Field> fields = fields_of(row);
+    bytes += encoded_size(key, fields);
     if (bytes > kPageBytes && !page.empty()) break;
-    const tcp::ConnectionSummary& s = row.summary;
     rte_tel_data* c = rte_tel_data_alloc();
     if (c == nullptr) break;
     rte_tel_data_start_dict(c);
-    rte_tel_data_add_dict_string(c, "state", std::string(tcp::ss_name(s.state)).c_str());
-    rte_tel_data_add_dict_string(c, "local", endpoint_text(s.local).c_str());
-    rte_tel_data_add_dict_string(c, "remote", endpoint_text(s.remote).c_str());
-    rte_tel_data_add_dict_u64(c, "recv_q", s.recv_queue);
-    rte_tel_data_add_dict_u64(c, "send_q", s.send_queue);
-    rte_tel_data_add_dict_string(c, "timer", s.timer);
-    rte_tel_data_add_dict_int(c, "expires_ms", static_cast<int>(row.expires_ms));
-    rte_tel_data_add_dict_u64(c, "retransmits", s.retransmits);
-    rte_tel_data_add_dict_u64(c, "engine", row.engine);
+    add_fields(c, fields);
     page.emplace_back(std::move(key), c);
   }
   rte_tel_data_add_dict_u64(d, "next", next);

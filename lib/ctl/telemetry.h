@@ -8,7 +8,7 @@
 //   /synwave/mempools      per-engine mempool: size, in use, available
 //   /synwave/tcp/states    connections per state, netstat names ("ESTABLISHED": 245, ...)
 //   /synwave/tcp/transitions  state transitions, "FROM/TO" (RFC names) -> count, non-zero only
-//   /synwave/tcp/connections  one page of connections (ss -tan's view); params: offset,limit
+//   /synwave/tcp/connections  one page of connections (ss -tan -o and ss -i); params: offset,limit
 //
 // synwave-ctl (app/synwave-ctl) reads them and prints them like netstat and ss.
 #pragma once

@@ -165,5 +165,110 @@ TEST(ConnectionsPage, RejectsIncompleteAnswers) {
   EXPECT_TRUE(empty->connections.empty());
 }
 
+// An established connection's entry as the daemon writes it, ss -i fields included.
+constexpr const char* kEstablishedPage =
+    R"({"total":1,"offset":0,"next":1,)"
+    R"("0":{"state":"ESTAB","local":"198.18.0.2:8080","remote":"198.18.0.1:51756","recv_q":0,)"
+    R"("send_q":14480,"timer":"on","expires_ms":204,"retransmits":0,"engine":0,)"
+    R"("srtt_us":31,"rttvar_us":15,"rto_ms":204,"mss":1448,"cwnd":10,"ssthresh":7,)"
+    R"("total_retransmits":5,"congestion":"cubic","snd_wscale":7,"rcv_wscale":7,"sack":1,)"
+    R"("timestamps":1}})";
+
+TEST(ConnectionsPage, ParsesTheSsInfoFields) {
+  std::string error;
+  const auto page = parse_connections_page(parse(kEstablishedPage), &error);
+  ASSERT_TRUE(page.has_value()) << error;
+  ASSERT_EQ(page->connections.size(), 1u);
+  const Connection& c = page->connections[0];
+  ASSERT_TRUE(c.info.has_value());
+  EXPECT_TRUE(c.info->timestamps);
+  EXPECT_TRUE(c.info->sack);
+  EXPECT_EQ(c.info->congestion, "cubic");
+  EXPECT_EQ(c.info->snd_wscale, 7u);
+  EXPECT_EQ(c.info->rcv_wscale, 7u);
+  EXPECT_EQ(c.info->rto_ms, 204u);
+  EXPECT_EQ(c.info->srtt_us, 31u);
+  EXPECT_EQ(c.info->rttvar_us, 15u);
+  EXPECT_EQ(c.info->mss, 1448u);
+  EXPECT_EQ(c.info->cwnd, 10u);
+  EXPECT_EQ(c.info->ssthresh, 7u);
+  EXPECT_EQ(c.info->total_retransmits, 5u);
+  // The first line is ss -tan -o's, unchanged by the extra fields.
+  EXPECT_EQ(format_connection(c),
+            "ESTAB      0      14480  198.18.0.2:8080     198.18.0.1:51756  timer:(on,204ms,0)");
+  EXPECT_EQ(format_tcp_info(c),
+            "\t ts sack cubic wscale:7,7 rto:204 rtt:0.031/0.015 mss:1448 cwnd:10 ssthresh:7 retrans:0/5");
+}
+
+TEST(ConnectionsPage, InfoFieldsAreAllOrNothing) {
+  // None: an older daemon; the connection has no info and conns still lists it.
+  const auto old = parse_connections_page(parse(
+      R"({"total":1,"next":1,"0":{"state":"ESTAB","local":"1.2.3.4:1","remote":"1.2.3.5:2","recv_q":0,)"
+      R"("send_q":0,"timer":"off","expires_ms":0,"retransmits":0,"engine":0}})"));
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->connections[0].info.has_value());
+  EXPECT_EQ(format_tcp_info(old->connections[0]), "\t");
+
+  // Some but not all, or of the wrong kind: the answer is malformed.
+  auto without = [](const std::string& member) {
+    std::string text = kEstablishedPage;
+    const std::size_t at = text.find("\"" + member + "\":");
+    const std::size_t end = text.find_first_of(",}", at);
+    text.erase(at, end - at + (text[end] == ',' ? 1 : 0));
+    if (text[at - 1] == ',' && text[at] == '}') text.erase(at - 1, 1);
+    return text;
+  };
+  for (const char* member : {"srtt_us", "rttvar_us", "rto_ms", "mss", "cwnd", "ssthresh",
+                             "total_retransmits", "congestion", "snd_wscale", "rcv_wscale", "sack",
+                             "timestamps"}) {
+    std::string error;
+    EXPECT_FALSE(parse_connections_page(parse(without(member)), &error).has_value()) << member;
+    EXPECT_NE(error.find(member), std::string::npos) << error;
+  }
+  std::string text = kEstablishedPage;
+  text.replace(text.find("\"sack\":1"), 8, "\"sack\":2");
+  EXPECT_FALSE(parse_connections_page(parse(text)).has_value());
+  text = kEstablishedPage;
+  text.replace(text.find("\"cwnd\":10"), 9, "\"cwnd\":-1");
+  EXPECT_FALSE(parse_connections_page(parse(text)).has_value());
+  text = kEstablishedPage;
+  text.replace(text.find("\"cubic\""), 7, "7");
+  EXPECT_FALSE(parse_connections_page(parse(text)).has_value());
+}
+
+Connection with_info(TcpInfo info, std::uint64_t retransmits = 0) {
+  return Connection{.state = "ESTAB", .local = "198.18.0.2:8080", .remote = "198.18.0.1:1",
+                    .timer = "off", .retransmits = retransmits, .info = std::move(info)};
+}
+
+TEST(FormatTcpInfo, FollowsSsTcpStatsPrint) {
+  // A fresh connection: no RTT sample, no ssthresh, no retransmission, no options.
+  EXPECT_EQ(format_tcp_info(with_info({.congestion = "cubic", .rto_ms = 1000, .mss = 1448, .cwnd = 10})),
+            "\t cubic rto:1000 mss:1448 cwnd:10");
+  // Options come first, in ss's order: ts, sack, the algorithm, wscale.
+  EXPECT_EQ(format_tcp_info(with_info({.timestamps = true, .congestion = "reno", .snd_wscale = 9,
+                                       .rcv_wscale = 7})),
+            "\t ts reno wscale:9,7");
+  EXPECT_EQ(format_tcp_info(with_info({.sack = true})), "\t sack");
+  // Scaling one way only still shows; 0,0 cannot be told from no scaling and is left out.
+  EXPECT_EQ(format_tcp_info(with_info({.snd_wscale = 0, .rcv_wscale = 7})), "\t wscale:0,7");
+  EXPECT_EQ(format_tcp_info(with_info({})), "\t");
+  // rtt:%g/%g in ms: three decimals for microseconds, six significant digits, no trailing zeros.
+  EXPECT_EQ(format_tcp_info(with_info({.srtt_us = 31, .rttvar_us = 15})), "\t rtt:0.031/0.015");
+  EXPECT_EQ(format_tcp_info(with_info({.srtt_us = 12'345, .rttvar_us = 500})), "\t rtt:12.345/0.5");
+  EXPECT_EQ(format_tcp_info(with_info({.srtt_us = 200'000, .rttvar_us = 0})), "\t rtt:200/0");
+  EXPECT_EQ(format_tcp_info(with_info({.srtt_us = 1'234'567, .rttvar_us = 1})), "\t rtt:1234.57/0.001");
+  // ss hides an RTO of exactly 3 s, and an unset (or infinite) ssthresh.
+  EXPECT_EQ(format_tcp_info(with_info({.rto_ms = 3000})), "\t");
+  EXPECT_EQ(format_tcp_info(with_info({.rto_ms = 120'000})), "\t rto:120000");
+  EXPECT_EQ(format_tcp_info(with_info({.cwnd = 1, .ssthresh = 0})), "\t cwnd:1");
+  EXPECT_EQ(format_tcp_info(with_info({.ssthresh = 0xFFFF})), "\t");
+  EXPECT_EQ(format_tcp_info(with_info({.ssthresh = 2})), "\t ssthresh:2");
+  // retrans:current/total, shown when either is non-zero.
+  EXPECT_EQ(format_tcp_info(with_info({.total_retransmits = 3})), "\t retrans:0/3");
+  EXPECT_EQ(format_tcp_info(with_info({.total_retransmits = 3}, 2)), "\t retrans:2/3");
+  EXPECT_EQ(format_tcp_info(with_info({}, 1)), "\t retrans:1/0");
+}
+
 }  // namespace
 }  // namespace synwave::ctl

@@ -187,6 +187,54 @@ def test_paging_through_many_connections():
     assert probe.exit_code == 0, probe.output
 
 
+def test_connection_details_like_ss_i():
+    """conns -i: after the stack sent data the kernel acknowledged, the connection's second line
+    shows what ss -tino would: the negotiated options, an RTT sample and the window."""
+    holder = None
+    with harness.Probe("ctlinfo") as probe:
+        try:
+            probe.command(f"listen {PORT}", r"listening (\d+)")
+            # The kernel's window shift follows its largest receive buffer: Linux's default
+            # tcp_rmem (6 MiB) gives 7, as synwave's own; this host may have raised it.
+            probe.ns(["sysctl", "-qw", "net.ipv4.tcp_rmem=4096 131072 6291456"])
+            holder = Holder(probe)
+            port = int(holder.command("connect", r"connected (\d+)").group(1))
+            sock = probe.expect(r"accepted \d+ (\d+) ").group(1)
+            for _ in range(20):
+                probe.command(f"send {sock} " + "x" * 1400, rf"sent {sock} 1400")
+            # The kernel acknowledges everything (it does not need to read): Send-Q drains.
+            peer = f"{harness.KERNEL_IP}:{port}"
+
+            def established_row():
+                lines = ctl("conns", "-i", prefix=probe.file_prefix).stdout.splitlines()
+                for i, line in enumerate(lines[1:-1], start=1):
+                    fields = line.split()
+                    if fields[0] == "ESTAB" and fields[4] == peer and fields[2] == "0":
+                        return fields, lines[i + 1]
+                return None
+
+            row, info = probe.wait_for(established_row, what=f"an acknowledged ESTAB row to {peer}")
+            assert info.startswith("\t "), repr(info)
+            words = info.split()
+            assert words[:2] == ["ts", "sack"], info
+            assert words[2] in ("cubic", "reno"), info
+            assert "wscale:7,7" in words, info
+            cwnd = [int(w.split(":")[1]) for w in words if w.startswith("cwnd:")]
+            assert cwnd and cwnd[0] >= 10, info
+            assert re.search(r" rtt:\d+(\.\d+)?(e[-+]\d+)?/\d+(\.\d+)?(e[-+]\d+)? ", info), info
+            assert re.search(r" rto:\d+ ", info) and re.search(r" mss:\d+ ", info), info
+
+            # The same options with --info; without it, no second lines.
+            assert any(line == info for line in ctl("ss", "--info", prefix=probe.file_prefix).stdout.splitlines())
+            plain = ctl("conns", prefix=probe.file_prefix).stdout
+            assert "\t" not in plain and len(plain.splitlines()) == 3, plain
+            assert ctl("states", "-i", prefix=probe.file_prefix).returncode == 2
+        finally:
+            if holder is not None:
+                holder.stop()
+    assert probe.exit_code == 0, probe.output
+
+
 def test_errors_are_clear():
     result = ctl("states", prefix="no-such-synwave")
     assert result.returncode == 1, result
@@ -203,4 +251,5 @@ def test_errors_are_clear():
 if __name__ == "__main__":
     sys.exit(harness.main([test_states_and_connections_like_netstat_and_ss,
                            test_paging_through_many_connections,
+                           test_connection_details_like_ss_i,
                            test_errors_are_clear]))
