@@ -54,6 +54,18 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
     newly_sacked = r.newly_sacked > 0;
   }
 
+  if (t.tlp_pending && seg.ack >= t.tlp_high_seq) {
+    // Linux tcp_process_tlp_ack: the probe is answered. A resent segment nobody reports as a
+    // duplicate (D-SACK) repaired a real loss: that is congestion, and the window is cut.
+    t.tlp_pending = false;
+    const bool spurious = seg.options.sack_count > 0 && Seq(seg.options.sack_blocks[0].right) <= seg.ack;
+    if (t.tlp_retransmitted && !spurious && t.recovery == Recovery::kOpen) {
+      stats.inc(TcpStat::kLossProbeRecoveries);
+      t.cc.on_loss(mss, now);
+      t.cc.cwnd = std::max(t.cc.ssthresh, 2 * mss);
+    }
+  }
+
   if (seg.ack > t.snd_una) {
     std::uint32_t acked = static_cast<std::uint32_t>(seg.ack - t.snd_una);
     if (t.fin_sent && seg.ack > t.fin_seq) --acked;  // the FIN's sequence number is not data
@@ -96,9 +108,9 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
     }
     update_send_buffer(t);
     if (t.snd_una == t.snd_nxt) {
-      if (t.rtx_kind == RtxTimer::kRetransmit) timers.cancel(t.rtx_timer);
+      if (t.rtx_kind != RtxTimer::kPersist) timers.cancel(t.rtx_timer);
     } else {
-      arm_rtx(t);  // RFC 6298 5.3: restart for the remaining data
+      arm_retransmission(t);  // RFC 6298 5.3: restart for the remaining data (or probe the tail)
     }
   } else if (seg.ack == t.snd_una && seg.payload_len == 0 && !seg.flags.syn() && !seg.flags.fin() &&
              !window_changed && t.snd_nxt > t.snd_una && (!t.sack_ok || newly_sacked)) {
@@ -116,6 +128,8 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
       t.cc.on_loss(mss, now);
       t.cc.cwnd = std::max(t.cc.ssthresh, 2 * mss);
       t.recovery = Recovery::kFast;
+      t.tlp_pending = false;
+      if (t.rtx_kind == RtxTimer::kLossProbe) arm_rtx(t);  // recovery has begun: no probe
       t.recovery_point = t.snd_nxt;
       t.rxt_next = t.snd_una;
       t.rxt_head_due = true;
@@ -130,6 +144,7 @@ void TcpStack::Impl::enter_loss(Tcb& t) {
   // every timeout restarts from one segment and resends everything not SACKed.
   t.cc.on_timeout(mss, timers.now());
   t.recovery = Recovery::kLoss;
+  t.tlp_pending = false;
   t.recovery_point = t.snd_nxt;
   t.rxt_next = t.snd_una;
   t.rxt_head_due = true;

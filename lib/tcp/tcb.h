@@ -25,7 +25,7 @@ inline constexpr std::uint32_t kMaxReceiveBuffer = 65535u << 7;
 enum class StateTimer : std::uint8_t { kNone, kTimeWait, kFinWait2, kKeepalive };
 // What the retransmission timer does when it fires (Linux's icsk_retransmit_timer: retransmit or
 // probe a zero window).
-enum class RtxTimer : std::uint8_t { kRetransmit, kPersist };
+enum class RtxTimer : std::uint8_t { kRetransmit, kPersist, kLossProbe };
 // Loss recovery (Linux's congestion-avoidance states, folded): open, fast recovery after duplicate
 // ACKs or SACKs (RFC 6675 / RFC 6582), or after a retransmission timeout.
 enum class Recovery : std::uint8_t { kOpen, kFast, kLoss };
@@ -97,6 +97,9 @@ struct Tcb {
   Seq rxt_next;                  // retransmission cursor: bytes below it were resent in this episode
   std::uint8_t dupacks = 0;      // duplicate ACKs since SND.UNA last moved
   bool rxt_head_due = false;     // fast retransmit of SND.UNA's segment, whatever the pipe
+  bool tlp_pending = false;      // a tail loss probe is out, until SND.UNA reaches tlp_high_seq
+  bool tlp_retransmitted = false;// the probe resent old data (no new data could go)
+  Seq tlp_high_seq;              // SND.NXT when the probe went (Linux tp->tlp_high_seq)
   SackScoreboard scoreboard;     // what the peer SACKed above SND.UNA
   std::uint32_t total_retransmits = 0;
 

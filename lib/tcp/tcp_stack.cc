@@ -86,6 +86,8 @@ Tcb* TcpStack::Impl::allocate() {
   t.recovery_point = t.rxt_next = Seq{};
   t.dupacks = 0;
   t.rxt_head_due = false;
+  t.tlp_pending = t.tlp_retransmitted = false;
+  t.tlp_high_seq = Seq{};
   t.scoreboard.clear();
   t.total_retransmits = 0;
   t.irs = t.rcv_nxt = Seq{};

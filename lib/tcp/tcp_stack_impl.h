@@ -121,6 +121,9 @@ class TcpStack::Impl {
 
   // --- timers (timers.cc) -----------------------------------------------------------------------
   void arm_rtx(Tcb& tcb);
+  // With data outstanding: the tail loss probe when it applies (RFC 8985 7.2), else the RTO.
+  void arm_retransmission(Tcb& tcb);
+  void on_loss_probe(Tcb& tcb);
   void arm_persist(Tcb& tcb);
   void arm_keepalive(Tcb& tcb);
   void on_rtx_timeout(Tcb& tcb);

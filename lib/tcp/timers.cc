@@ -20,6 +20,59 @@ void TcpStack::Impl::arm_rtx(Tcb& t) {
   timers.arm_after(t.rtx_timer, t.rto);
 }
 
+void TcpStack::Impl::arm_retransmission(Tcb& t) {
+  // Linux tcp_schedule_loss_probe: with SACK, in the open state, once per tail, when an RTT is
+  // known: PTO = 2 SRTT, plus 2 ms (TCP_TIMEOUT_MIN) or, with one segment in flight, plus
+  // 200 ms for the peer's delayed ACK; never later than the RTO.
+  const bool probe = t.sack_ok && t.recovery == Recovery::kOpen && !t.tlp_pending && t.rtt_measured &&
+                     t.snd_nxt != t.snd_una && (t.state == State::kEstablished || t.state == State::kCloseWait);
+  if (!probe) {
+    arm_rtx(t);
+    return;
+  }
+  const bool one_segment = static_cast<std::uint32_t>(t.snd_nxt - t.snd_una) <= payload_mss(t);
+  const Duration pto = 2 * t.srtt + (one_segment ? kRtoMin : std::chrono::milliseconds(2));
+  t.rtx_kind = RtxTimer::kLossProbe;
+  timers.arm_after(t.rtx_timer, std::min(pto, t.rto));
+}
+
+void TcpStack::Impl::on_loss_probe(Tcb& t) {
+  // RFC 8985 7.3 / Linux tcp_send_loss_probe: new data if the window lets one segment go,
+  // otherwise the last segment again; either way the ACK it draws shows what was lost, and SACK
+  // recovery takes it from there. Then the RTO runs as before.
+  if (t.recovery != Recovery::kOpen || t.snd_nxt == t.snd_una) {
+    arm_rtx(t);
+    return;
+  }
+  const std::uint32_t mss = payload_mss(t);
+  const std::size_t offset = static_cast<std::size_t>(t.snd_nxt - t.snd_una);
+  const std::size_t unsent = t.fin_sent || t.send_queue.bytes() <= offset ? 0 : t.send_queue.bytes() - offset;
+  const std::int64_t room = static_cast<std::int64_t>(t.snd_wnd) - static_cast<std::int64_t>(offset);
+  bool sent = false;
+  if (unsent > 0 && room > 0) {
+    const auto len = static_cast<std::uint32_t>(std::min<std::size_t>({unsent, static_cast<std::size_t>(room), mss}));
+    if (send_range(t, t.snd_nxt, len, false)) {
+      t.snd_nxt += len;
+      t.last_send = timers.now();
+      stats.add(TcpStat::kBytesOut, len);
+      t.tlp_retransmitted = false;
+      sent = true;
+    }
+  } else if (t.snd_nxt != t.snd_una) {
+    const std::uint32_t outstanding = static_cast<std::uint32_t>(t.snd_nxt - t.snd_una);
+    const Seq from = t.snd_nxt - std::min(outstanding, mss);
+    sent = send_range(t, from, static_cast<std::uint32_t>(t.snd_nxt - from), true);
+    t.tlp_retransmitted = true;
+  }
+  if (sent) {
+    t.tlp_pending = true;
+    t.tlp_high_seq = t.snd_nxt;
+    stats.inc(TcpStat::kLossProbes);
+  }
+  arm_rtx(t);
+  publish(t);
+}
+
 void TcpStack::Impl::arm_persist(Tcb& t) {
   // Linux tcp_probe0_when: the RTO, doubled per probe sent (icsk_backoff, here `retransmits`:
   // nothing is in flight while the window is closed), at most TCP_RTO_MAX. An answer from the
@@ -80,6 +133,10 @@ void TcpStack::Impl::state_expired(void* tcb, TimerNode&, Instant) {
 void TcpStack::Impl::on_rtx_timeout(Tcb& t) {
   if (t.rtx_kind == RtxTimer::kPersist) {
     on_persist_timeout(t);
+    return;
+  }
+  if (t.rtx_kind == RtxTimer::kLossProbe) {
+    on_loss_probe(t);
     return;
   }
   if (t.retransmits >= retry_limit(t)) {

@@ -131,6 +131,7 @@ void TcpStack::Impl::push_data(Tcb& t) {
     t.cc.on_idle_restart(mss, now);
   t.cwnd_limited = false;
   bool window_blocked = false;
+  bool sent_new = false;
   // Bounded: every pass sends a segment or leaves.
   while (true) {
     const std::uint32_t flight = in_flight(t);
@@ -183,6 +184,7 @@ void TcpStack::Impl::push_data(Tcb& t) {
     if (len < mss) t.snd_sml = t.snd_nxt + static_cast<std::uint32_t>(len);
     t.snd_nxt += static_cast<std::uint32_t>(len) + (with_fin ? 1u : 0u);
     t.last_send = now;
+    sent_new = true;
     stats.add(TcpStat::kBytesOut, len);
   }
   const bool all_sent = static_cast<std::size_t>(t.snd_nxt - t.snd_una) >= t.send_queue.bytes();
@@ -192,6 +194,8 @@ void TcpStack::Impl::push_data(Tcb& t) {
     t.snd_nxt = t.fin_seq + 1u;
     send_range(t, t.fin_seq, 1, false);
   }
+  // New data out: the timer watches the tail from now (probe or RTO, RFC 8985 7.2).
+  if (sent_new && t.rtx_kind != RtxTimer::kPersist) arm_retransmission(t);
   // RFC 9293 3.8.6.1: data waits for a window and nothing in flight will bring an ACK that opens
   // it: probe.
   if (window_blocked && t.snd_nxt == t.snd_una && !t.rtx_timer.armed()) arm_persist(t);

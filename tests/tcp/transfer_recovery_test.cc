@@ -249,17 +249,20 @@ TEST_F(RecoveryTest, Sack_MiddleSegmentLost_OnlyItResent) {
   sent();
 }
 
-TEST_F(RecoveryTest, LastSegmentLost_NoDupAcks_RecoveredByRto) {
+TEST_F(RecoveryTest, LastSegmentLost_NoDupAcks_RecoveredByTailLossProbe) {
   const int s = open_passive();
   run(s, 10 * kMss, drop_first_transmission_of({9}), at_s(10));
   const auto r = retransmissions();
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].offset, 9 * kMss);
-  // The last ACK (1 ms) restarts the timer with RTO = SRTT + max(4 * RTTVAR, 200 ms) =
-  // 0.125 + 200 ms after the 1 ms sample: due at 201.125 ms, i.e. the 202 ms tick.
-  // (Linux would send a tail loss probe first; the stack has no TLP.)
+  // The last ACK (1 ms) leaves one segment out: Linux's probe timeout is 2 SRTT + 200 ms (the
+  // peer may be delaying its ACK), capped by the RTO = SRTT + max(4 * RTTVAR, 200 ms) =
+  // 0.125 + 200 ms: due at 201.125 ms, the 202 ms tick. The probe resends the last segment; its
+  // ACK (no D-SACK) shows a real loss was repaired.
   EXPECT_EQ(r[0].when, at_ms(202));
-  EXPECT_EQ(tcp().stats().get(TcpStat::kTimeouts), 1u);
+  EXPECT_EQ(tcp().stats().get(TcpStat::kTimeouts), 0u);
+  EXPECT_EQ(tcp().stats().get(TcpStat::kLossProbes), 1u);
+  EXPECT_EQ(tcp().stats().get(TcpStat::kLossProbeRecoveries), 1u);
   EXPECT_EQ(tcp().stats().get(TcpStat::kFastRetransmits), 0u);
   tcp().close(s);
   sent();

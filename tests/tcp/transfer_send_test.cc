@@ -314,8 +314,10 @@ TEST_F(SendRetries3Test, Established_DataNeverAcked_ResentAtRtoDoublingThenEtime
   const int s = open_passive();
   ASSERT_EQ(tcp().send(s, pattern(1000)), 1000);
   one_sent();
-  // RFC 6298 5.5: 200, 400, 800 ms apart.
-  for (const std::int64_t ms : {200, 600, 1400}) {
+  // First the tail loss probe (one segment out: PTO = 2 SRTT + 200 ms, capped by the RTO, 200 ms),
+  // then the RTO from the probe on, doubling (RFC 6298 5.5): 200, 400, 800, 1600 ms. The probe
+  // is not a timeout and does not count against tcp_retries2.
+  for (const std::int64_t ms : {200, 400, 800, 1600}) {
     advance_to(at_ms(ms - 1));
     EXPECT_TRUE(sent().empty()) << ms;
     advance_to(at_ms(ms));
@@ -325,12 +327,13 @@ TEST_F(SendRetries3Test, Established_DataNeverAcked_ResentAtRtoDoublingThenEtime
     EXPECT_EQ(r.payload, pattern(1000));
     EXPECT_EQ(r.when, at_ms(ms));
   }
+  EXPECT_EQ(tcp().stats().get(TcpStat::kLossProbes), 1u);
   EXPECT_EQ(tcp().stats().get(TcpStat::kTimeouts), 3u);
-  EXPECT_EQ(tcp().stats().get(TcpStat::kRetransmits), 3u);
-  advance_to(at_ms(2999));
+  EXPECT_EQ(tcp().stats().get(TcpStat::kRetransmits), 4u);
+  advance_to(at_ms(3199));
   EXPECT_EQ(tcp().state(s), State::kEstablished);
   // Linux tcp_write_timeout -> tcp_write_err: ETIMEDOUT, and no RST (tcp_done only).
-  advance_to(at_ms(3000));
+  advance_to(at_ms(3200));
   EXPECT_TRUE(sent().empty());
   EXPECT_EQ(tcp().state(s), State::kClosed);
   int error = 0;
@@ -346,14 +349,22 @@ TEST_F(SendTest, Rto_FlightLost_HeadResentWithCwndOneThenSlowStart) {
   ASSERT_EQ(tcp().send(s, pattern(20000)), 20000);
   auto flight = sent();
   ASSERT_EQ(flight.size(), 10u);
-  advance_to(at_ms(200));
+  // SRTT is ~0 (the handshake took no virtual time): the tail loss probe goes at 2 SRTT + 2 ms
+  // with the next new segment (Linux tcp_send_loss_probe), and the RTO runs from there.
+  advance_to(at_ms(2));
+  Sent probe = one_sent();
+  EXPECT_EQ(probe.seq(), una0() + 10 * kMss);
+  EXPECT_EQ(tcp().stats().get(TcpStat::kLossProbes), 1u);
+  advance_to(at_ms(201));
+  EXPECT_TRUE(sent().empty());
+  advance_to(at_ms(202));
   Sent head = one_sent();
   EXPECT_EQ(head.seq(), una0());
   EXPECT_EQ(head.payload.size(), kMss);
   EXPECT_EQ(summary(s).cwnd, 1u);
   EXPECT_EQ(summary(s).ssthresh, 10u * 717 / 1024) << "CUBIC: 0.7 of the window";
   // The ACK of the resent head: cwnd 2, the next two segments go again (Linux CA_Loss).
-  advance_to(at_ms(210));
+  advance_to(at_ms(212));
   peer_acks(una0() + kMss, 1024, tsval(head));
   auto next = sent();
   ASSERT_EQ(next.size(), 2u);
