@@ -72,6 +72,7 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
     t.send_queue.consume(acked);
     t.snd_una = seg.ack;
     t.scoreboard.acked(t.snd_una);
+    t.head_rxt_valid = false;
     if (t.rxt_next < t.snd_una) t.rxt_next = t.snd_una;
     if (t.rtt_timing && t.snd_una > t.rtt_seq) {
       const Duration rtt = now - t.rtt_start;
@@ -117,6 +118,14 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
     // RFC 5681 duplicate ACK; with SACK, RFC 6675 section 2: only one that SACKs new data (an ACK
     // the network duplicated says nothing new).
     if (t.dupacks < 255) ++t.dupacks;
+  }
+
+  // A resent head whose later data is SACKed while the head still is not: the copy was lost.
+  if (t.recovery != Recovery::kOpen && t.head_rxt_valid && t.sack_ok && !t.scoreboard.empty() &&
+      t.scoreboard.highest_sacked() > t.head_rxt_mark && !t.scoreboard.is_sacked(t.snd_una)) {
+    t.head_rxt_valid = false;
+    t.rxt_head_due = true;
+    stats.inc(TcpStat::kLostRetransmits);
   }
 
   // Loss detection (RFC 6675 section 5, RFC 6582): DupThresh duplicate ACKs, or SACK shows the

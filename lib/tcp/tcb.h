@@ -97,6 +97,8 @@ struct Tcb {
   Seq rxt_next;                  // retransmission cursor: bytes below it were resent in this episode
   std::uint8_t dupacks = 0;      // duplicate ACKs since SND.UNA last moved
   bool rxt_head_due = false;     // fast retransmit of SND.UNA's segment, whatever the pipe
+  bool head_rxt_valid = false;   // SND.UNA's segment was resent when SND.NXT was head_rxt_mark
+  Seq head_rxt_mark;
   bool tlp_pending = false;      // a tail loss probe is out, until SND.UNA reaches tlp_high_seq
   bool tlp_retransmitted = false;// the probe resent old data (no new data could go)
   Seq tlp_high_seq;              // SND.NXT when the probe went (Linux tp->tlp_high_seq)

@@ -44,6 +44,7 @@ enum class TcpStat : std::uint8_t {
   kWindowUpdates,      // window-update ACKs sent after the application read
   kLossProbes,         // TCPLossProbes: tail loss probes sent (RFC 8985 TLP)
   kLossProbeRecoveries,// TCPLossProbeRecovery: a probe repaired a lost tail
+  kLostRetransmits,    // TCPLostRetransmit: a retransmission found lost by SACK
   kCount
 };
 
@@ -55,7 +56,8 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::
     "tcp_bytes_in",         "tcp_bytes_out",      "tcp_bytes_retransmitted", "tcp_timeouts",
     "tcp_fast_retransmits", "tcp_sack_recoveries", "tcp_reno_recoveries",  "tcp_delayed_acks",
     "tcp_ofo_queued",       "tcp_dsacks_sent",    "tcp_dsacks_received",    "tcp_window_probes",
-    "tcp_keepalive_probes", "tcp_window_updates", "tcp_loss_probes",     "tcp_loss_probe_recoveries"};
+    "tcp_keepalive_probes", "tcp_window_updates", "tcp_loss_probes",     "tcp_loss_probe_recoveries",
+    "tcp_lost_retransmits"};
 
 // Segments not used, one reason each.
 enum class TcpDrop : std::uint8_t {

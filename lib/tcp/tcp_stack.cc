@@ -87,6 +87,8 @@ Tcb* TcpStack::Impl::allocate() {
   t.dupacks = 0;
   t.rxt_head_due = false;
   t.tlp_pending = t.tlp_retransmitted = false;
+  t.head_rxt_valid = false;
+  t.head_rxt_mark = Seq{};
   t.tlp_high_seq = Seq{};
   t.scoreboard.clear();
   t.total_retransmits = 0;

@@ -36,8 +36,11 @@ std::uint32_t TcpStack::Impl::in_flight(const Tcb& t) const {
     case Recovery::kLoss: {
       // Everything below the recovery point that is not SACKed counts as lost: what is in the
       // network is what we resent since the timeout and what we sent after it.
-      const std::uint32_t resent = static_cast<std::uint32_t>(t.rxt_next - t.snd_una) -
-                                   (t.sack_ok ? sacked_between(t.scoreboard, t.snd_una, t.rxt_next) : 0);
+      const Seq resent_end = std::min(t.rxt_next, t.recovery_point);
+      const std::uint32_t resent = resent_end > t.snd_una
+                                       ? static_cast<std::uint32_t>(resent_end - t.snd_una) -
+                                             (t.sack_ok ? sacked_between(t.scoreboard, t.snd_una, resent_end) : 0)
+                                       : 0;
       const std::uint32_t after = t.snd_nxt > t.recovery_point
                                       ? static_cast<std::uint32_t>(t.snd_nxt - t.recovery_point) -
                                             (t.sack_ok ? sacked_between(t.scoreboard, t.recovery_point, t.snd_nxt) : 0)
@@ -93,29 +96,39 @@ bool TcpStack::Impl::retransmit_next(Tcb& t) {
   if (t.recovery == Recovery::kOpen) return false;
   const std::uint32_t mss = payload_mss(t);
   Seq from = t.rxt_head_due ? t.snd_una : std::max(t.rxt_next, t.snd_una);
-  Seq limit = t.recovery_point;
-  if (t.recovery == Recovery::kFast && !t.sack_ok) {
+  Seq end = t.snd_nxt;
+  if (!t.sack_ok && t.recovery == Recovery::kFast) {
     // NewReno resends one segment per partial ACK: the one at SND.UNA.
     if (!t.rxt_head_due) return false;
-    limit = std::min(t.recovery_point, t.snd_una + mss);
+    end = std::min(end, t.snd_una + mss);
   }
+  if (!t.sack_ok && t.recovery == Recovery::kLoss) end = t.recovery_point;
   // The lowest byte from `from` on that the peer has not SACKed.
-  Seq end = limit;
   if (t.sack_ok && !t.scoreboard.empty() && from < t.scoreboard.highest_sacked()) {
     if (auto hole = t.scoreboard.next_hole(from)) {
       from = hole->start;
-      end = std::min(limit, hole->end);
+      end = std::min(end, hole->end);
     } else {
       from = t.scoreboard.highest_sacked();
     }
   }
   if (from >= end) return false;
-  // In fast recovery only what RFC 6675 IsLost() says is lost goes again (the head always does).
-  if (t.recovery == Recovery::kFast && t.sack_ok && !t.rxt_head_due &&
-      !t.scoreboard.is_lost(from, mss, params.sysctl.tcp_reordering))
+  // What counts as lost (RFC 6675 NextSeg rule 1): the head when due; after a timeout everything
+  // below the recovery point; otherwise what IsLost() says, up to SND.NXT (losses of data sent
+  // during the recovery are repaired in it too).
+  if (t.recovery == Recovery::kLoss && from < t.recovery_point) {
+    end = std::min(end, t.recovery_point);
+  } else if (!t.rxt_head_due && !(t.sack_ok && t.scoreboard.is_lost(from, mss, params.sysctl.tcp_reordering))) {
     return false;
+  }
   const std::uint32_t len = std::min<std::uint32_t>(static_cast<std::uint32_t>(end - from), mss);
   if (!send_range(t, from, len, true)) return false;
+  if (from == t.snd_una) {
+    // Lost-retransmission detection (Linux tcp_mark_lost_retrans): if data sent after this is
+    // SACKed while SND.UNA stays here, this copy was lost too.
+    t.head_rxt_mark = t.snd_nxt;
+    t.head_rxt_valid = true;
+  }
   t.rxt_next = from + len;
   t.rxt_head_due = false;
   return true;
