@@ -2,7 +2,9 @@
 // datagrams, in virtual time, for many random seeds. Each run moves a stream each way at once and
 // closes both ends; the bytes must arrive exactly, both ends must see the end of the stream, and
 // every mbuf must come back. A failing seed is printed and can be replayed alone
-// (SYNWAVE_SIM_SEED=N).
+// (SYNWAVE_SIM_SEED=N). For experiments: SYNWAVE_SIM_LOSS=0.1 (a fixed loss rate each way, 50 us
+// delay, instead of the seed's profile), SYNWAVE_SIM_BYTES=N (per direction), SYNWAVE_SIM_VERBOSE=1
+// (both stacks' recovery counters and the virtual time taken).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -140,6 +142,14 @@ class Simulation {
     }
     result.took = wheel_.now() - start;
     result.retransmits = client.stats().get(TcpStat::kRetransmits) + server.stats().get(TcpStat::kRetransmits);
+    if (std::getenv("SYNWAVE_SIM_VERBOSE")) {
+      for (auto* st : {&client, &server}) {
+        std::printf("took %lld ms:", (long long)to_ms(wheel_.now() - start));
+        for (std::size_t i = 0; i < kTcpStatNames.size(); ++i)
+          if (st->stats().get(i) != 0 && i >= static_cast<std::size_t>(TcpStat::kBytesRetransmitted)) std::printf(" %s=%llu", std::string(kTcpStatNames[i]).c_str(), (unsigned long long)st->stats().get(i));
+        std::printf("\n");
+      }
+    }
     for (const Endpoint* e : {&a, &b}) {
       const std::string who = e == &a ? "client" : "server";
       if (e->error != 0) result.failure += who + " error " + std::to_string(e->error) + "; ";
@@ -194,6 +204,12 @@ class Simulation {
 };
 
 LinkProfile profile_for(std::uint64_t seed) {
+  if (std::getenv("SYNWAVE_SIM_LOSS")) {
+    LinkProfile p;
+    p.loss = std::atof(std::getenv("SYNWAVE_SIM_LOSS"));
+    p.delay = std::chrono::microseconds(50);
+    return p;
+  }
   std::mt19937_64 rng(seed * 7919);
   std::uniform_real_distribution<double> u(0, 1);
   LinkProfile p;
@@ -224,7 +240,7 @@ TEST_F(SimulationTest, LossyReorderingDuplicatingLinks_ManySeeds_BothStreamsArri
   Duration slowest{};
   for (std::uint64_t seed = first; seed <= last; ++seed) {
     const LinkProfile link = profile_for(seed);
-    Simulation sim(seed, link, 256 << 10);
+    Simulation sim(seed, link, std::getenv("SYNWAVE_SIM_BYTES") ? std::strtoull(std::getenv("SYNWAVE_SIM_BYTES"), nullptr, 10) : 256 << 10);
     const RunResult r = sim.run(std::chrono::seconds(600));
     EXPECT_TRUE(r.completed) << "seed " << seed << " (" << link.describe() << "): " << r.failure;
     // 256 KiB each way needs a few seconds of virtual time even at 10% loss; a minute means a stall.
