@@ -265,7 +265,7 @@ def case(direction, profile_name, size, timeout):
 
 
 DEFAULT = [case(d, "clean", 100 * MB, 60) for d in "abcd"] + [case("ab", "default_impaired", 20 * MB, 60)]
-SLOW = [case(d, p, 100 * MB, 300) for p in ("clean", "delay2ms", "loss1", "mixed", "loss10") for d in "abcd"]
+SLOW = [case(d, p, 100 * MB, 900 if p == "loss10" else 300) for p in ("clean", "delay2ms", "loss1", "mixed", "loss10") for d in "abcd"]
 
 
 if __name__ == "__main__":
