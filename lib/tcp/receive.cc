@@ -128,6 +128,7 @@ void TcpStack::Impl::handle_payload(Tcb& t, Segment& seg) {
   rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_data_len(m) - len));
 
   if (from == t.rcv_nxt) {
+    measure_receive_rtt(t, seg);
     if (len < kCompactBelow && t.recv_queue.tail_room() >= len) {
       t.recv_queue.append_to_tail({rte_pktmbuf_mtod(m, const std::uint8_t*), len});
     } else {
@@ -202,6 +203,36 @@ void TcpStack::Impl::ack_received_data(Tcb& t, bool now) {
   if (!t.delack_timer.armed()) timers.arm_after(t.delack_timer, kDelayedAckTime);
 }
 
+void TcpStack::Impl::measure_receive_rtt(Tcb& t, const Segment& seg) {
+  // Linux tcp_rcv_rtt_measure_ts: a full segment echoing our timestamp tells how long the round
+  // trip took, seen from the receiving side (millisecond clock, at least one tick).
+  if (!t.ts_ok || !seg.options.timestamps || seg.options.timestamps->ecr == 0 || seg.payload_len < t.rcv_mss) return;
+  const std::uint32_t ms = ts_now(t) - seg.options.timestamps->ecr;
+  if (ms >= 0x7fffffffu) return;
+  const Duration sample = std::chrono::milliseconds(std::max<std::uint32_t>(ms, 1));
+  t.rcv_rtt = t.rcv_rtt == Duration{0} ? sample : std::min(sample, (7 * t.rcv_rtt + sample) / 8);
+}
+
+void TcpStack::Impl::tune_receive_buffer(Tcb& t, std::size_t bytes) {
+  // Linux tcp_rcv_space_adjust (dynamic right-sizing): once per receiver RTT, if the application
+  // read more than in any round before, make room for twice that plus slow-start headroom, so
+  // the window stays ahead of a sender that doubles every round trip.
+  t.rcvq_copied += static_cast<std::uint32_t>(bytes);
+  const Duration rtt = t.rcv_rtt != Duration{0} ? t.rcv_rtt : t.srtt;
+  const Instant now = timers.now();
+  if (t.rcv_buf_locked || rtt == Duration{0} || now - t.rcvq_time < rtt) return;
+  const std::uint32_t copied = t.rcvq_copied;
+  t.rcvq_copied = 0;
+  t.rcvq_time = now;
+  if (copied <= t.rcvq_space) return;
+  std::uint64_t window = 2ull * copied + 16ull * t.adv_mss;
+  if (t.rcvq_space > 0) window += 2ull * window * (copied - t.rcvq_space) / t.rcvq_space;
+  t.rcvq_space = copied;
+  const std::uint64_t limit = std::min(params.sysctl.tcp_rmem[2], kMaxReceiveBuffer);
+  const auto buffer = static_cast<std::uint32_t>(std::min(window, limit));
+  if (buffer > t.rcv_buf) t.rcv_buf = buffer;
+}
+
 void TcpStack::Impl::delack_expired(void* tcb, TimerNode&, Instant) {
   Tcb& t = *static_cast<Tcb*>(tcb);
   auto* self = static_cast<Impl*>(t.owner);
@@ -210,8 +241,9 @@ void TcpStack::Impl::delack_expired(void* tcb, TimerNode&, Instant) {
   self->send_ack(t);
 }
 
-void TcpStack::Impl::data_read(Tcb& t) {
+void TcpStack::Impl::data_read(Tcb& t, std::size_t bytes) {
   if (!can_receive_data(t.state)) return;
+  tune_receive_buffer(t, bytes);
   // Linux __tcp_cleanup_rbuf: after a read, tell the peer when the window we can offer now is at
   // least twice what it still has (and the step passes silly-window avoidance).
   const std::uint32_t current = receive_window(t);

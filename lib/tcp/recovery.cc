@@ -17,6 +17,9 @@ void TcpStack::Impl::tcp_init_transfer(Tcb& t) {
   t.rxt_next = t.snd_una;
   t.snd_sml = t.snd_una;
   t.last_recv = now;
+  t.rcvq_space = std::min<std::uint32_t>(t.rcv_wnd, 10u * t.adv_mss);  // Linux tcp_init_buffer_space
+  t.rcvq_time = now;
+  t.rcvq_copied = 0;
   update_send_buffer(t);
   if (t.keep_alive) arm_keepalive(t);
 }

@@ -119,6 +119,11 @@ struct Tcb {
   Seq ooo_fin_seq;
   ReassemblyQueue ooo;           // out-of-order data, in its mbufs
   Instant last_recv;             // when the peer was last heard (keepalive idle time)
+  // Receive-buffer auto-tuning (Linux tcp_rcv_space_adjust): bytes the application read in the
+  // current round trip, the most it read in one before, when the round began, the receiver's RTT.
+  std::uint32_t rcvq_copied = 0, rcvq_space = 0;
+  Instant rcvq_time;
+  Duration rcv_rtt{0};
 
   // --- negotiated options ----------------------------------------------------------------------
   std::uint16_t mss = 536;       // the peer's MSS (bytes of payload per segment we send)

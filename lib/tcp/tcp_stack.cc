@@ -102,6 +102,9 @@ Tcb* TcpStack::Impl::allocate() {
   t.ooo_fin_seq = Seq{};
   t.ooo.clear();
   t.last_recv = Instant{};
+  t.rcvq_copied = t.rcvq_space = 0;
+  t.rcvq_time = Instant{};
+  t.rcv_rtt = Duration{0};
   t.mss = 536;
   t.adv_mss = static_cast<std::uint16_t>(params.mtu - 40);
   t.snd_wscale = t.rcv_wscale = 0;
@@ -470,7 +473,7 @@ long TcpStack::recv(int s, std::span<std::uint8_t> buffer) {
   if (!t->recv_queue.empty()) {
     const std::size_t n = t->recv_queue.copy_out(0, buffer);
     t->recv_queue.consume(n);
-    impl_->data_read(*t);
+    impl_->data_read(*t, n);
     impl_->publish(*t);
     impl_->update_readiness(*t);
     return static_cast<long>(n);

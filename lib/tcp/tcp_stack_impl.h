@@ -83,8 +83,10 @@ class TcpStack::Impl {
   void ack_received_data(Tcb& tcb, bool now);
   std::uint32_t receive_window(const Tcb& tcb) const;  // what the peer may still send: RCV.ADV - RCV.NXT
   std::uint32_t receive_space(const Tcb& tcb) const;   // free receive buffer
-  void data_read(Tcb& tcb);                            // the application read: maybe a window update
+  void data_read(Tcb& tcb, std::size_t bytes);         // the application read: buffer tuning, window update
   static void delack_expired(void* tcb, TimerNode&, Instant);
+  void measure_receive_rtt(Tcb& tcb, const Segment& seg);
+  void tune_receive_buffer(Tcb& tcb, std::size_t bytes_read);
 
   // --- transmit (transmit.cc) -------------------------------------------------------------------
   std::uint32_t payload_mss(const Tcb& tcb) const;     // payload bytes per full segment
