@@ -75,6 +75,12 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
     t.send_queue.consume(acked);
     t.snd_una = seg.ack;
     t.scoreboard.acked(t.snd_una);
+    if (t.head_rxt_valid && t.recovery == Recovery::kFast && t.snd_una < t.recovery_point &&
+        t.head_rxt_mark > t.lost_until) {
+      // The resent head arrived (a partial ACK): whatever was first sent before it and is still
+      // missing, and not resent since, was lost too.
+      t.lost_until = t.head_rxt_mark;
+    }
     t.head_rxt_valid = false;
     if (t.rxt_next < t.snd_una) t.rxt_next = t.snd_una;
     if (t.rtt_timing && t.snd_una > t.rtt_seq) {
@@ -143,6 +149,7 @@ void TcpStack::Impl::ack_data(Tcb& t, const Segment& seg, bool window_changed) {
       t.tlp_pending = false;
       if (t.rtx_kind == RtxTimer::kLossProbe) arm_rtx(t);  // recovery has begun: no probe
       t.recovery_point = t.snd_nxt;
+      t.lost_until = t.snd_una;
       t.rxt_next = t.snd_una;
       t.rxt_head_due = true;
       stats.inc(t.sack_ok ? TcpStat::kSackRecoveries : TcpStat::kRenoRecoveries);

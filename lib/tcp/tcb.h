@@ -99,6 +99,9 @@ struct Tcb {
   bool rxt_head_due = false;     // fast retransmit of SND.UNA's segment, whatever the pipe
   bool head_rxt_valid = false;   // SND.UNA's segment was resent when SND.NXT was head_rxt_mark
   Seq head_rxt_mark;
+  // Below this, un-SACKed data not resent since is lost: it was sent before a retransmission that
+  // has arrived (RACK's rule, RFC 8985 6.2, on sequence order instead of send times).
+  Seq lost_until;
   bool tlp_pending = false;      // a tail loss probe is out, until SND.UNA reaches tlp_high_seq
   bool tlp_retransmitted = false;// the probe resent old data (no new data could go)
   Seq tlp_high_seq;              // SND.NXT when the probe went (Linux tp->tlp_high_seq)

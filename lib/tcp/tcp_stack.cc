@@ -89,6 +89,7 @@ Tcb* TcpStack::Impl::allocate() {
   t.tlp_pending = t.tlp_retransmitted = false;
   t.head_rxt_valid = false;
   t.head_rxt_mark = Seq{};
+  t.lost_until = Seq{};
   t.tlp_high_seq = Seq{};
   t.scoreboard.clear();
   t.total_retransmits = 0;

@@ -118,6 +118,8 @@ bool TcpStack::Impl::retransmit_next(Tcb& t) {
   // during the recovery are repaired in it too).
   if (t.recovery == Recovery::kLoss && from < t.recovery_point) {
     end = std::min(end, t.recovery_point);
+  } else if (t.recovery == Recovery::kFast && t.sack_ok && from < t.lost_until) {
+    end = std::min(end, t.lost_until);
   } else if (!t.rxt_head_due && !(t.sack_ok && t.scoreboard.is_lost(from, mss, params.sysctl.tcp_reordering))) {
     return false;
   }

@@ -377,3 +377,27 @@ TEST_F(RecoveryTest, RandomLoss5Percent_100Seeds_ByteExactWithoutLongStalls) {
 
 }  // namespace
 }  // namespace synwave::tcp::testing
+
+namespace synwave::tcp::testing {
+namespace {
+
+TEST_F(RecoveryTest, Sack_HoleWithTooFewSacksAbove_ResentOnThePartialAckOfTheHead) {
+  // Segments 0 and 7 of a 10-segment transfer are lost. SACKs of 1..6 start recovery and resend
+  // segment 0; its ACK is partial (up to 7), and only 8 and 9 are SACKed above 7: RFC 6675's
+  // IsLost() says no, and no new data is left to send. But 7 was first sent before the resent 0,
+  // which has arrived: 7 is lost (RACK's rule) and goes at once instead of after an RTO.
+  const int s = open_passive();
+  run(s, 10 * kMss, drop_first_transmission_of({0, 7}), at_s(10));
+  const auto r = retransmissions();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].offset, 0u);
+  EXPECT_EQ(r[1].offset, 7 * kMss);
+  EXPECT_LE(r[1].when, at_ms(3)) << "on the partial ACK, not at an RTO";
+  EXPECT_EQ(tcp().stats().get(TcpStat::kTimeouts), 0u);
+  EXPECT_EQ(tcp().stats().get(TcpStat::kLossProbes), 0u);
+  tcp().close(s);
+  sent();
+}
+
+}  // namespace
+}  // namespace synwave::tcp::testing
