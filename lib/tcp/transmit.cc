@@ -225,9 +225,10 @@ void TcpStack::Impl::send_probe(Tcb& t) {
 
 void TcpStack::Impl::update_send_buffer(Tcb& t) {
   if (t.snd_buf_locked) return;
-  // Linux tcp_sndbuf_expand: room for about two congestion windows of data.
+  // Linux tcp_sndbuf_expand: room for about two congestion windows of data. It only grows: a
+  // window cut by a loss does not take back buffer the application already uses.
   const auto& wmem = params.sysctl.tcp_wmem;
-  t.snd_buf = std::clamp<std::uint32_t>(2 * t.cc.cwnd, wmem[1], wmem[2]);
+  t.snd_buf = std::max(t.snd_buf, std::clamp<std::uint32_t>(2 * t.cc.cwnd, wmem[1], wmem[2]));
 }
 
 }  // namespace synwave::tcp
