@@ -13,6 +13,7 @@
 // Thread-safety: none; one scoreboard belongs to one connection on one lcore.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,16 @@ class SackScoreboard {
 
   bool empty() const { return count_ == 0; }
   std::uint32_t sacked_bytes() const { return bytes_; }
+  // SACKed bytes within [from, to).
+  std::uint32_t sacked_between(Seq from, Seq to) const {
+    std::uint32_t bytes = 0;
+    for (const SackBlock& r : ranges()) {
+      const Seq a = std::max(r.start, from);
+      const Seq b = std::min(r.end, to);
+      if (a < b) bytes += static_cast<std::uint32_t>(b - a);
+    }
+    return bytes;
+  }
   // End of the highest / start of the lowest range. Valid only when !empty(); Seq() otherwise.
   Seq highest_sacked() const { return count_ == 0 ? Seq() : ranges_[count_ - 1].end; }
   Seq lowest_sacked() const { return count_ == 0 ? Seq() : ranges_[0].start; }

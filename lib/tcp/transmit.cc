@@ -11,17 +11,6 @@ namespace {
 
 constexpr std::uint32_t kTsoMaxPayload = 65535 - 20 - 60;  // one IPv4 packet, before the NIC cuts it
 
-// SACKed bytes within [from, to).
-std::uint32_t sacked_between(const SackScoreboard& board, Seq from, Seq to) {
-  std::uint32_t bytes = 0;
-  for (const SackBlock& r : board.ranges()) {
-    const Seq a = std::max(r.start, from);
-    const Seq b = std::min(r.end, to);
-    if (a < b) bytes += static_cast<std::uint32_t>(b - a);
-  }
-  return bytes;
-}
-
 }  // namespace
 
 std::uint32_t TcpStack::Impl::payload_mss(const Tcb& t) const {
@@ -39,11 +28,11 @@ std::uint32_t TcpStack::Impl::in_flight(const Tcb& t) const {
       const Seq resent_end = std::min(t.rxt_next, t.recovery_point);
       const std::uint32_t resent = resent_end > t.snd_una
                                        ? static_cast<std::uint32_t>(resent_end - t.snd_una) -
-                                             (t.sack_ok ? sacked_between(t.scoreboard, t.snd_una, resent_end) : 0)
+                                             (t.sack_ok ? t.scoreboard.sacked_between(t.snd_una, resent_end) : 0)
                                        : 0;
       const std::uint32_t after = t.snd_nxt > t.recovery_point
                                       ? static_cast<std::uint32_t>(t.snd_nxt - t.recovery_point) -
-                                            (t.sack_ok ? sacked_between(t.scoreboard, t.recovery_point, t.snd_nxt) : 0)
+                                            (t.sack_ok ? t.scoreboard.sacked_between(t.recovery_point, t.snd_nxt) : 0)
                                       : 0;
       return resent + after;
     }
