@@ -5,10 +5,11 @@
 #include <cstring>
 #include <string_view>
 
+#include "engine_sockets.h"
+
 namespace synwave::httpd {
 namespace {
 
-constexpr int kSlotMask = (1 << 20) - 1;  // the slab index inside a socket id (tcp_stack_impl.h)
 constexpr std::size_t kScratch = 65536;
 constexpr std::uint32_t kMaxOwed = 1024;  // stop reading while this many responses wait to go out
 
@@ -51,12 +52,28 @@ bool has_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+// accept() failures that say nothing about the listener (Linux's accept(2) list): try later.
+bool transient_accept_error(int error) {
+  switch (error) {
+    case EAGAIN: case EINTR: case ECONNABORTED: case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: case EPERM:
+    case EPROTO:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Server::Server(const Options& options) : options_(options) {}
 
 void Server::start(std::span<tcp::TcpStack* const> tcp, Instant) {
-  tcp_ = tcp.front();
+  engine_sockets_ = std::make_unique<EngineSockets>(*tcp.front());
+  start(*engine_sockets_);
+}
+
+void Server::start(Sockets& sockets) {
+  sockets_ = &sockets;
   const unsigned body = options_.response_size;
   keep_11_ = response("200 OK", body, "");
   keep_10_ = response("200 OK", body, "keep-alive");
@@ -72,13 +89,9 @@ void Server::start(std::span<tcp::TcpStack* const> tcp, Instant) {
   retry_next_.reserve(conns_.size());
   scratch_.assign(kScratch, 0);
 
-  const int s = tcp_->socket();
-  int r = s < 0 ? s : tcp_->setsockopt(s, tcp::SockOpt::kReuseAddr, 1);
-  if (r == 0) r = tcp_->bind(s, {Ipv4Addr{0}, options_.port});
-  if (r == 0) r = tcp_->listen(s, options_.backlog);
-  if (r < 0) {
-    if (s >= 0) tcp_->close(s);
-    listen_error_ = -r;
+  const int s = sockets_->listen(options_.port, options_.backlog);
+  if (s < 0) {
+    listen_error_ = -s;
     return;
   }
   listener_ = s;
@@ -87,7 +100,7 @@ void Server::start(std::span<tcp::TcpStack* const> tcp, Instant) {
 void Server::stop() {
   for (Conn& c : conns_)
     if (c.socket >= 0) close_conn(c);
-  if (listener_ >= 0) tcp_->close(listener_);
+  if (listener_ >= 0) sockets_->close(listener_);
   listener_ = -1;
 }
 
@@ -98,7 +111,7 @@ Server::Conn* Server::conn_of(int s) {
 }
 
 void Server::poll(Instant) {
-  if (tcp_ == nullptr) return;
+  if (sockets_ == nullptr) return;
   if (!retry_.empty()) {
     retry_next_.swap(retry_);
     for (int s : retry_next_) {
@@ -110,7 +123,7 @@ void Server::poll(Instant) {
     retry_next_.clear();
   }
   int ready[256];
-  for (std::size_t n; (n = tcp_->take_ready(ready)) > 0;)
+  for (std::size_t n; (n = sockets_->take_ready(ready)) > 0;)
     for (std::size_t i = 0; i < n; ++i) on_ready(ready[i]);
 }
 
@@ -120,11 +133,11 @@ void Server::on_ready(int s) {
 }
 
 void Server::accept_all() {
-  for (int s; (s = tcp_->accept(listener_)) >= 0;) {
+  int s;
+  while ((s = sockets_->accept(listener_)) >= 0) {
     const std::size_t slot = static_cast<std::size_t>(s & kSlotMask);
-    if (slot >= conns_.size() || conns_[slot].socket >= 0) {  // cannot happen with the slab's ids
-      tcp_->setsockopt(s, tcp::SockOpt::kLinger, 0);
-      tcp_->close(s);
+    if (slot >= conns_.size() || conns_[slot].socket >= 0) {  // attached: an id beyond --max-sockets
+      sockets_->abort(s);
       ++counters_.errors;
       continue;
     }
@@ -135,6 +148,7 @@ void Server::accept_all() {
     c.keep = &keep_11_;
     service(c);
   }
+  if (!transient_accept_error(-s)) accept_error_ = -s;
 }
 
 const std::string& Server::final_response(Final f) const {
@@ -174,7 +188,7 @@ void Server::unpark(Conn& c) {
 }
 
 void Server::close_conn(Conn& c) {
-  tcp_->close(c.socket);
+  sockets_->close(c.socket);
   unpark(c);
   c.socket = -1;
   ++counters_.closed;
@@ -184,7 +198,7 @@ void Server::close_conn(Conn& c) {
 // c.socket is -1).
 bool Server::flush(Conn& c) {
   auto send = [&](const std::uint8_t* data, std::size_t len) -> long {
-    const long r = tcp_->send(c.socket, std::span<const std::uint8_t>(data, len));
+    const long r = sockets_->send(c.socket, std::span<const std::uint8_t>(data, len));
     if (r > 0) {
       counters_.bytes_out += static_cast<std::uint64_t>(r);
     } else if (r == -EAGAIN) {
@@ -257,7 +271,7 @@ void Server::service(Conn& c) {
 }
 
 std::size_t Server::receive(Conn& c, std::size_t limit) {
-  const long n = tcp_->recv(c.socket, std::span<std::uint8_t>(scratch_.data(), limit));
+  const long n = sockets_->recv(c.socket, std::span<std::uint8_t>(scratch_.data(), limit));
   if (n > 0) {
     counters_.bytes_in += static_cast<std::uint64_t>(n);
     return static_cast<std::size_t>(n);
@@ -273,7 +287,7 @@ void Server::read_echo(Conn& c) {
     const std::size_t n = receive(c, kMaxHeader);
     if (n == 0) return;
     ++counters_.requests;
-    const long r = tcp_->send(c.socket, std::span<const std::uint8_t>(scratch_.data(), n));
+    const long r = sockets_->send(c.socket, std::span<const std::uint8_t>(scratch_.data(), n));
     const std::size_t sent = r > 0 ? static_cast<std::size_t>(r) : 0;
     if (r < 0 && r != -EAGAIN && r != -ENOBUFS) {
       ++counters_.errors;

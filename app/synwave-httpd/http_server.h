@@ -1,4 +1,5 @@
-// The HTTP/1.1 (and echo) server that synwave-httpd runs on an engine.
+// The HTTP/1.1 (and echo) server that synwave-httpd runs on an engine, or over the client
+// library in a process attached to a synwave daemon: the same code on either Sockets.
 //
 // One fixed response, built once at start. Requests are parsed incrementally: request line and
 // headers up to CRLFCRLF (8 KiB at most, else 431 and close), any Content-Length body skipped,
@@ -9,12 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/application.h"
-#include "tcp/tcp_stack.h"
+#include "sockets.h"
 
 namespace synwave::httpd {
 
@@ -23,7 +25,7 @@ struct Options {
   unsigned response_size = 64;
   bool echo = false;
   int backlog = 4096;
-  unsigned max_sockets = 65536;   // from the configuration: the size of the connection table
+  unsigned max_sockets = 65536;   // the size of the connection table (the configuration's, on engines)
   unsigned parked_buffers = 4096; // 8 KiB buffers for partial requests / unsent echo bytes
 };
 
@@ -46,12 +48,20 @@ class Server : public Application {
 
   explicit Server(const Options& options);
 
+  // On an engine: over its TcpStack of the first port.
   void start(std::span<tcp::TcpStack* const> tcp, Instant now) override;
+  // Over any sockets (which must outlive the server's stop()).
+  void start(Sockets& sockets);
   void poll(Instant now) override;
   void stop() override;
 
   bool listening() const { return listener_ >= 0; }
   int listen_error() const { return listen_error_; }
+  // The listener's accept() failed other than for want of a connection (EAGAIN) or a transient
+  // cause: a positive errno (attached, ENETDOWN when the daemon went away), else 0.
+  int accept_error() const { return accept_error_; }
+  // Sends wait to be retried (ENOBUFS), which no readiness change will announce: poll again soon.
+  bool retry_pending() const { return !retry_.empty(); }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -91,9 +101,11 @@ class Server : public Application {
   const std::string& final_response(Final f) const;
 
   Options options_;
-  tcp::TcpStack* tcp_ = nullptr;
+  std::unique_ptr<Sockets> engine_sockets_;  // engine mode: the TcpStack's
+  Sockets* sockets_ = nullptr;
   int listener_ = -1;
   int listen_error_ = 0;
+  int accept_error_ = 0;
   std::string keep_11_, keep_10_, close_, r400_, r431_, r501_;
   std::vector<Conn> conns_;
   std::vector<std::uint8_t> pool_;

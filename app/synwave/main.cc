@@ -14,6 +14,7 @@
 #include "engine/eal.h"
 #include "engine/runtime.h"
 #include "engine/stop_signal.h"
+#include "shim/shim_service.h"
 
 namespace {
 
@@ -89,7 +90,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   synwave::Runtime& stack = **runtime;
-  synwave::publish_telemetry(&stack);
+  // Application processes attach through the shim (docs/shim.md); every engine serves them.
+  std::unique_ptr<synwave::shim::ShimService> shim;
+  if (stack.config().shim.enabled) {
+    synwave::shim::ShimService::Params params;
+    params.config = stack.config().shim;
+    params.directory = synwave::shim_directory(stack.config());
+    params.engines = static_cast<unsigned>(stack.engines().size());
+    for (const synwave::PortConfig& pc : stack.config().ports) params.addresses.push_back(pc.ipv4);
+    params.mtu = stack.ports().front().mtu;
+    auto created = synwave::shim::ShimService::create(params);
+    if (!created.ok()) {
+      std::fprintf(stderr, "synwave: %s\n", std::string(created.status().message()).c_str());
+      stack.shutdown();
+      return 1;
+    }
+    shim = *std::move(created);
+    for (std::size_t e = 0; e < stack.engines().size(); ++e)
+      stack.engines()[e]->set_application(shim->engine_application(static_cast<unsigned>(e)));
+    shim->start();
+  }
+  synwave::publish_telemetry(&stack, shim.get());
   for (std::size_t i = 0; i < stack.ports().size(); ++i) {
     const synwave::PortInfo& port = stack.ports()[i];
     const synwave::PortConfig& pc = stack.config().ports[i];
@@ -99,11 +120,13 @@ int main(int argc, char** argv) {
   }
   std::printf("synwave: ready: %zu engine(s); telemetry: dpdk-telemetry.py -f %s\n", stack.engines().size(),
               stack.config().eal.file_prefix.c_str());
+  if (shim) std::printf("synwave: applications attach at %s\n", shim->socket_path().c_str());
   std::fflush(stdout);
 
   stack.run(stop);
 
   synwave::withdraw_telemetry();
+  if (shim) shim->stop();  // the engines have returned: applications learn the daemon stopped
   const int status = synwave::report_pools(stack.shutdown(), "synwave", stdout);
   std::printf("synwave: stopped\n");
   return status;

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <rte_config.h>  // RTE_MAX_LCORE, RTE_MAX_ETHPORTS, RTE_MEMPOOL_CACHE_MAX_SIZE (macros only)
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +51,14 @@ constexpr std::uint64_t kU8Max = 255;  // sysctls Linux stores in a u8 (proc_dou
 constexpr unsigned kMaxBurst = 512;
 constexpr std::uint64_t kMaxArpEntries = 1u << 20;
 constexpr std::uint64_t kMaxFileBytes = 1u << 20;
+// The shim's attach socket: <directory>/shim.sock, by default under /run/synwave/<file prefix>.
+// Its path must fit sockaddr_un's sun_path with the terminating NUL.
+constexpr absl::string_view kShimRunDirectory = "/run/synwave/";
+constexpr absl::string_view kShimSocketName = "/shim.sock";
+constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+// uid_t and gid_t are 32 bits; (uid_t) -1 and (gid_t) -1 mean "no id" (setreuid, chown).
+constexpr std::uint64_t kMaxId = UINT32_MAX - 1;
+constexpr std::uint64_t kMiB = 1u << 20;
 
 // ---- value parsers: they return the value or why it is refused (InvalidArgument) ----
 
@@ -154,6 +163,44 @@ absl::Status check_file_prefix(absl::string_view text) {
                                "starting with '.')"));
   }
   return absl::OkStatus();
+}
+
+// A file mode in octal: "0660", "660", "0". Digits 0-7 only, any leading zeros, at most 0777.
+absl::StatusOr<unsigned> parse_mode(absl::string_view text) {
+  if (text.empty()) return refuse("no value");
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+    return refuse(absl::StrCat(quoted(text), " is not an octal file mode (digits 0-7, e.g. 0660)"));
+  }
+  unsigned mode = 0;
+  for (char c : text) {
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+    if (mode > 0777) return refuse(absl::StrCat(text, " is out of range 0..0777"));
+  }
+  return mode;
+}
+
+// "1000", "1000, 1001": user or group ids (`what` is "uid" or "gid"), without duplicates, in the
+// order given. An empty value is an empty list.
+absl::StatusOr<std::vector<unsigned>> parse_ids(absl::string_view text, absl::string_view what) {
+  std::vector<unsigned> ids;
+  if (text.empty()) return ids;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    item = trim(item);
+    if (item.empty() || !std::all_of(item.begin(), item.end(), is_digit) ||
+        (item.size() > 1 && item[0] == '0')) {
+      return refuse(
+          absl::StrCat(quoted(text), " is not a ", what, " list (write e.g. 1000 or 1000, 1001)"));
+    }
+    auto n = parse_number(item, 0, kMaxId, absl::StrCat("(", what, "_t) -1 means none"));
+    if (!n.ok()) {
+      return refuse(absl::StrCat(what, " ", n.status().message(), " in ", quoted(text)));
+    }
+    if (std::find(ids.begin(), ids.end(), *n) != ids.end()) {
+      return refuse(absl::StrCat(what, " ", *n, " is listed twice in ", quoted(text)));
+    }
+    ids.push_back(static_cast<unsigned>(*n));
+  }
+  return ids;
 }
 
 // "0000:03:00.0" or "03:00.0": domain (4 hex digits), bus, device (00..1f), function (0..7).
@@ -385,7 +432,7 @@ class Parser {
   absl::StatusOr<Config> run(absl::string_view text);
 
  private:
-  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl, kImpairment };
+  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl, kImpairment, kShim };
   // The section being read.
   struct Section {
     Kind kind;
@@ -408,6 +455,7 @@ class Parser {
   absl::Status set_engine(absl::string_view key, absl::string_view value);
   absl::Status set_arp(absl::string_view key, absl::string_view value);
   absl::Status set_impairment(absl::string_view key, absl::string_view value);
+  absl::Status set_shim(absl::string_view key, absl::string_view value);
   // The line `key` was set on in the open section, or 0.
   unsigned line_of(absl::string_view key) const {
     auto it = section_->keys.find(key);
@@ -419,6 +467,7 @@ class Parser {
   std::map<std::string, unsigned> headers_;                    // section label -> header line
   std::map<unsigned, std::pair<PortConfig, unsigned>> ports_;  // index -> (port, header line)
   bool lcores_set_ = false;
+  unsigned file_prefix_line_ = 0;  // the line [eal] file_prefix was set on, or 0
 };
 
 absl::Status assign(unsigned& out, absl::string_view value, std::uint64_t lo, std::uint64_t hi,
@@ -611,6 +660,48 @@ absl::Status Parser::set_impairment(absl::string_view key, absl::string_view val
   return absl::NotFoundError(key);
 }
 
+absl::Status Parser::set_shim(absl::string_view key, absl::string_view value) {
+  ShimConfig& shim = config_.shim;
+  if (key == "enabled") return assign(shim.enabled, value);
+  if (key == "directory") {
+    // Empty: the default, /run/synwave/<file prefix>.
+    if (!value.empty() && value[0] != '/') {
+      return refuse(absl::StrCat(quoted(value), " is not an absolute path"));
+    }
+    if (value.size() + kShimSocketName.size() > kMaxSocketPath) {
+      return refuse(absl::StrCat(quoted(value), " is too long: the socket path ", value,
+                                 kShimSocketName, " has ", value.size() + kShimSocketName.size(),
+                                 " bytes, more than ", kMaxSocketPath, " (sockaddr_un)"));
+    }
+    shim.directory = std::string(value);
+    return absl::OkStatus();
+  }
+  if (key == "mode") {
+    auto mode = parse_mode(value);
+    if (!mode.ok()) return mode.status();
+    shim.mode = *mode;
+    return absl::OkStatus();
+  }
+  if (key == "allow_uids" || key == "allow_gids") {
+    auto ids = parse_ids(value, key == "allow_uids" ? "uid" : "gid");
+    if (!ids.ok()) return ids.status();
+    (key == "allow_uids" ? shim.allow_uids : shim.allow_gids) = *std::move(ids);
+    return absl::OkStatus();
+  }
+  if (key == "max_apps") return assign(shim.max_apps, value, 1, 1024);
+  if (key == "max_sockets_per_app") return assign(shim.max_sockets_per_app, value, 16, 1u << 20);
+  if (key == "buffer_bytes") {
+    if (auto st = assign(shim.buffer_bytes, value, 4096, 1u << 24); !st.ok()) return st;
+    if ((shim.buffer_bytes & (shim.buffer_bytes - 1)) != 0) {
+      return refuse(absl::StrCat(value, " is not a power of two"));
+    }
+    return absl::OkStatus();
+  }
+  if (key == "max_memory_mb_per_app") return assign(shim.max_memory_mb_per_app, value, 1, 1u << 20);
+  if (key == "requests_per_poll") return assign(shim.requests_per_poll, value, 1, 4096);
+  return absl::NotFoundError(key);
+}
+
 absl::Status Parser::open(absl::string_view header, unsigned line) {
   if (header.size() < 2 || header.back() != ']') {
     return fail(line, absl::StrCat("malformed section header ", quoted(header)));
@@ -627,6 +718,8 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
     section.kind = Kind::kSysctl;
   } else if (name == "impairment") {
     section.kind = Kind::kImpairment;
+  } else if (name == "shim") {
+    section.kind = Kind::kShim;
   } else if (absl::StartsWith(name, "port.")) {
     section.kind = Kind::kPort;
     absl::string_view index_text = name.substr(5);
@@ -639,7 +732,7 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
   } else {
     return fail(line, absl::StrCat("unknown section ", section.label,
                                    " (sections: [eal], [port.N], [engine], [arp], [sysctl], "
-                                   "[impairment])"));
+                                   "[impairment], [shim])"));
   }
   if (auto it = headers_.find(section.label); it != headers_.end()) {
     return fail(line, absl::StrCat("duplicate section ", section.label, " (first on line ",
@@ -659,6 +752,8 @@ absl::Status Parser::close() {
                   "[eal] in_memory: true needs hugepages, but hugepages = off (DPDK's "
                   "--in-memory does not combine with --no-huge)");
     }
+    // Checked against the shim's socket path at the end of the file.
+    file_prefix_line_ = line_of("file_prefix");
   } else if (s.kind == Kind::kPort) {
     for (const char* required : {"device", "ipv4"}) {
       if (line_of(required) == 0) {
@@ -694,6 +789,26 @@ absl::Status Parser::close() {
                   absl::StrCat("[engine] mbufs_per_engine: ", e.mbufs_per_engine,
                                " is below mempool_cache * 1.5 = ", needed,
                                " (DPDK needs cache * 1.5 <= n)"));
+    }
+  } else if (s.kind == Kind::kShim) {
+    // Every socket of an application has a receive and a send ring in its region.
+    const ShimConfig& sh = config_.shim;
+    std::uint64_t buffers = std::uint64_t{sh.max_sockets_per_app} * 2 * sh.buffer_bytes;
+    std::uint64_t limit = std::uint64_t{sh.max_memory_mb_per_app} * kMiB;
+    if (buffers > limit) {
+      // Blame the limit when it was set, otherwise the later of the two factors.
+      const char* key = "max_memory_mb_per_app";
+      unsigned line = line_of(key);
+      if (line == 0) {
+        unsigned sockets_line = line_of("max_sockets_per_app");
+        unsigned buffer_line = line_of("buffer_bytes");
+        key = sockets_line > buffer_line ? "max_sockets_per_app" : "buffer_bytes";
+        line = std::max(sockets_line, buffer_line);
+      }
+      return fail(line, absl::StrCat("[shim] ", key, ": max_sockets_per_app * 2 * buffer_bytes = ",
+                                     sh.max_sockets_per_app, " * 2 * ", sh.buffer_bytes, " = ",
+                                     buffers, " bytes is more than max_memory_mb_per_app = ",
+                                     sh.max_memory_mb_per_app, " MiB (", limit, " bytes)"));
     }
   }
   section_.reset();
@@ -735,6 +850,9 @@ absl::Status Parser::set(absl::string_view key, absl::string_view value, unsigne
       break;
     case Kind::kImpairment:
       st = set_impairment(key, value);
+      break;
+    case Kind::kShim:
+      st = set_shim(key, value);
       break;
   }
   if (absl::IsNotFound(st)) return fail(line, absl::StrCat(s.label, " unknown key '", key, "'"));
@@ -796,6 +914,18 @@ absl::StatusOr<Config> Parser::run(absl::string_view text) {
     ++expected;
   }
   if (!lcores_set_) config_.eal.lcores = {1};
+  // The default socket directory depends on the file prefix: the socket path must still fit.
+  if (config_.shim.enabled && config_.shim.directory.empty()) {
+    std::string path = absl::StrCat(shim_directory(config_), kShimSocketName);
+    if (path.size() > kMaxSocketPath) {
+      return fail(file_prefix_line_,
+                  absl::StrCat("[eal] file_prefix: ", quoted(config_.eal.file_prefix),
+                               " is too long for the shim: the socket path ", path, " has ",
+                               path.size(), " bytes, more than ", kMaxSocketPath,
+                               " (sockaddr_un); shorten it, set [shim] directory, or set [shim] "
+                               "enabled = false"));
+    }
+  }
   return std::move(config_);
 }
 
@@ -803,6 +933,11 @@ absl::StatusOr<Config> Parser::run(absl::string_view text) {
 
 absl::StatusOr<Config> parse_config(std::string_view text, std::string_view source_name) {
   return Parser(to_absl(source_name)).run(to_absl(text));
+}
+
+std::string shim_directory(const Config& config) {
+  if (!config.shim.directory.empty()) return config.shim.directory;
+  return absl::StrCat(kShimRunDirectory, config.eal.file_prefix);
 }
 
 absl::StatusOr<Config> load_config(const std::string& path) {

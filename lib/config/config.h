@@ -113,6 +113,27 @@ struct ImpairmentConfig {
   bool enabled() const { return loss_percent > 0 || duplicate_percent > 0 || reorder_percent > 0 || delay_us > 0; }
 };
 
+// [shim]: application processes attached over shared memory (docs/shim.md).
+struct ShimConfig {
+  bool enabled = true;  // the daemon listens for applications
+  // "" means /run/synwave/<eal.file_prefix> (shim_directory()); the attach socket is
+  // <directory>/shim.sock.
+  std::string directory;
+  unsigned mode = 0660;  // file mode of the attach socket (octal in the file, e.g. "0660"; 0..0777)
+  // Besides root and the daemon's own uid: uids allowed to attach ("1000, 1001").
+  std::vector<unsigned> allow_uids;
+  std::vector<unsigned> allow_gids;     // gids whose members (primary gid of the peer) may attach
+  unsigned max_apps = 64;               // applications attached at once (1..1024)
+  unsigned max_sockets_per_app = 4096;  // sockets of one application (16..1048576)
+  // Receive ring and send ring per socket, each (power of two, 4096..16777216).
+  unsigned buffer_bytes = 65536;
+  // An application's shared region may not exceed this (1..1048576), and must hold
+  // max_sockets_per_app * 2 * buffer_bytes.
+  unsigned max_memory_mb_per_app = 1024;
+  // Requests an engine takes from one application ring per iteration (1..4096).
+  unsigned requests_per_poll = 64;
+};
+
 struct Config {
   std::string source;           // the file it came from, for messages
   EalConfig eal;
@@ -121,6 +142,7 @@ struct Config {
   ArpConfig arp;
   Sysctl sysctl;
   ImpairmentConfig impairment;
+  ShimConfig shim;
 };
 
 // Parses a configuration from text. `source_name` appears in error messages.
@@ -128,5 +150,9 @@ absl::StatusOr<Config> parse_config(std::string_view text, std::string_view sour
 // Reads and parses a file. Errors: NotFound / PermissionDenied for the file, InvalidArgument for
 // its content.
 absl::StatusOr<Config> load_config(const std::string& path);
+
+// The directory of the shim's attach socket: [shim] directory, or "/run/synwave/" +
+// eal.file_prefix when it is empty.
+std::string shim_directory(const Config& config);
 
 }  // namespace synwave

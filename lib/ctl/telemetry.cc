@@ -27,6 +27,7 @@ namespace {
 struct Published {
   std::mutex mutex;
   const Runtime* runtime = nullptr;
+  const shim::ShimService* shim = nullptr;
   bool registered = false;
 };
 
@@ -168,6 +169,8 @@ struct ConnectionRow {
   tcp::ConnectionSummary summary;
   unsigned engine = 0;
   std::int64_t expires_ms = 0;
+  std::uint32_t app = 0;  // the shim application that owns it, 0: none (in-engine or orphan)
+  pid_t app_pid = 0;
 };
 
 std::string endpoint_text(const tcp::Endpoint& e) {
@@ -199,6 +202,8 @@ std::vector<Field> fields_of(const ConnectionRow& row) {
       Field{"expires_ms", K::kInt, {}, 0, static_cast<int>(row.expires_ms)},
       u("retransmits", s.retransmits),
       u("engine", row.engine),
+      u("app", row.app),
+      Field{"app_pid", K::kInt, {}, 0, static_cast<int>(row.app_pid)},
       // ss -i (Linux's tcp_info): RTT in us, RTO in ms, windows in segments, flags 0 or 1.
       u("srtt_us", s.srtt_us),
       u("rttvar_us", s.rttvar_us),
@@ -266,10 +271,20 @@ int cmd_tcp_connections(const char*, const char* params, rte_tel_data* d) {
   const Runtime* runtime = published().runtime;
   if (runtime == nullptr) return kNotRunning;
   std::vector<ConnectionRow> rows;
+  const shim::ShimService* shim = published().shim;
+  std::vector<shim::AppSummary> apps;
+  if (shim != nullptr) apps = shim->apps();
   for_each_tcp(*runtime, [&](const Engine& engine, const tcp::TcpStack& tcp) {
     const std::int64_t now_ns = engine.last_now_ns();
+    // The shim serves the first port's TCP layer of each engine.
+    const bool shim_served = shim != nullptr && !engine.queues().empty() && engine.queues().front()->net.tcp() == &tcp;
     tcp.for_each_published([&](const tcp::ConnectionSummary& s) {
       ConnectionRow row{.summary = s, .engine = engine.id()};
+      if (shim_served) {
+        row.app = shim->engine(engine.id()).owner_of(s.socket);
+        for (const shim::AppSummary& a : apps)
+          if (a.id == row.app) row.app_pid = a.pid;
+      }
       if (std::string_view(s.timer) != "off") {
         const std::int64_t ms = (s.timer_deadline_ns - now_ns) / 1'000'000;
         row.expires_ms = std::clamp<std::int64_t>(ms, 0, INT_MAX);
@@ -301,11 +316,53 @@ int cmd_tcp_connections(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// One entry per attached application, keyed by its id.
+int cmd_apps(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(published().mutex);
+  if (published().runtime == nullptr) return kNotRunning;
+  rte_tel_data_start_dict(d);
+  const shim::ShimService* shim = published().shim;
+  if (shim == nullptr) return 0;
+  const shim::AppTable& table = shim->table();
+  rte_tel_data_add_dict_u64(d, "attached_total", table.attached.load(std::memory_order_relaxed));
+  rte_tel_data_add_dict_u64(d, "refused_total", table.refused.load(std::memory_order_relaxed));
+  rte_tel_data_add_dict_u64(d, "detached_total", table.detached.load(std::memory_order_relaxed));
+  rte_tel_data_add_dict_u64(d, "faults_total", table.faults.load(std::memory_order_relaxed));
+  for (const shim::AppSummary& a : shim->apps()) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    if (c == nullptr) break;
+    rte_tel_data_start_dict(c);
+    rte_tel_data_add_dict_int(c, "pid", static_cast<int>(a.pid));
+    rte_tel_data_add_dict_u64(c, "uid", a.uid);
+    rte_tel_data_add_dict_u64(c, "gid", a.gid);
+    rte_tel_data_add_dict_string(c, "name", a.name.c_str());
+    rte_tel_data_add_dict_string(c, "phase", a.phase.c_str());
+    rte_tel_data_add_dict_u64(c, "max_sockets", a.max_sockets);
+    rte_tel_data_add_dict_u64(c, "region_bytes", a.region_bytes);
+    rte_tel_data_add_dict_u64(c, "sockets", a.sockets);
+    rte_tel_data_add_dict_u64(c, "requests", a.requests);
+    rte_tel_data_add_dict_u64(c, "bad_requests", a.bad_requests);
+    rte_tel_data_add_dict_u64(c, "events", a.events);
+    rte_tel_data_add_dict_u64(c, "event_overflows", a.event_overflows);
+    rte_tel_data_add_dict_u64(c, "wakeups", a.wakeups);
+    rte_tel_data_add_dict_u64(c, "accepted", a.accepted);
+    rte_tel_data_add_dict_u64(c, "bytes_in", a.bytes_in);
+    rte_tel_data_add_dict_u64(c, "bytes_out", a.bytes_out);
+    rte_tel_data_add_dict_u64(c, "resets_on_exit", a.resets_on_exit);
+    rte_tel_data_add_dict_u64(c, "closed_on_exit", a.closed_on_exit);
+    rte_tel_data_add_dict_u64(c, "faulted", a.faulted ? 1 : 0);
+    const std::string key = "app" + std::to_string(a.id);
+    if (rte_tel_data_add_dict_container(d, key.c_str(), c, 0) != 0) rte_tel_data_free(c);
+  }
+  return 0;
+}
+
 }  // namespace
 
-void publish_telemetry(const Runtime* runtime) {
+void publish_telemetry(const Runtime* runtime, const shim::ShimService* shim) {
   std::lock_guard lock(published().mutex);
   published().runtime = runtime;
+  published().shim = runtime != nullptr ? shim : nullptr;
   if (published().registered || runtime == nullptr) return;
   published().registered = true;
   rte_telemetry_register_cmd("/synwave/info", cmd_info,
@@ -322,6 +379,8 @@ void publish_telemetry(const Runtime* runtime) {
                              "TCP state transitions, FROM/TO -> count. Takes no parameters");
   rte_telemetry_register_cmd("/synwave/tcp/connections", cmd_tcp_connections,
                              "TCP connections, one page. Parameters: offset,limit (0,200)");
+  rte_telemetry_register_cmd("/synwave/apps", cmd_apps,
+                             "Applications attached through the shim. Takes no parameters");
 }
 
 }  // namespace synwave

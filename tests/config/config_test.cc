@@ -108,6 +108,20 @@ void expect_default_impairment(const ImpairmentConfig& i) {
   EXPECT_FALSE(i.enabled());
 }
 
+void expect_default_shim(const ShimConfig& s) {
+  // The defaults written out, so a changed default shows.
+  EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.directory, "");
+  EXPECT_EQ(s.mode, 0660u);
+  EXPECT_TRUE(s.allow_uids.empty());
+  EXPECT_TRUE(s.allow_gids.empty());
+  EXPECT_EQ(s.max_apps, 64u);
+  EXPECT_EQ(s.max_sockets_per_app, 4096u);
+  EXPECT_EQ(s.buffer_bytes, 65536u);
+  EXPECT_EQ(s.max_memory_mb_per_app, 1024u);
+  EXPECT_EQ(s.requests_per_poll, 64u);
+}
+
 void expect_default_port_tunables(const PortConfig& p) {
   PortConfig d;
   EXPECT_EQ(p.mtu, d.mtu);
@@ -118,9 +132,11 @@ void expect_default_port_tunables(const PortConfig& p) {
 // ---- defaults ----
 
 TEST(Config, EmptySections_GiveDefaults) {
-  Config c = parse_ok(std::string("[eal]\n[engine]\n[arp]\n[sysctl]\n[impairment]\n") + kPort0);
+  Config c =
+      parse_ok(std::string("[eal]\n[engine]\n[arp]\n[sysctl]\n[impairment]\n[shim]\n") + kPort0);
   EXPECT_EQ(c.source, "t.conf");
   expect_default_impairment(c.impairment);
+  expect_default_shim(c.shim);
   expect_default_eal(c.eal);
   expect_default_engine(c.engine);
   expect_default_arp(c.arp);
@@ -140,6 +156,7 @@ TEST(Config, EmptySections_GiveDefaults) {
 TEST(Config, OnlyAPort_GivesDefaults) {
   Config c = parse_ok(kPort0);
   expect_default_impairment(c.impairment);
+  expect_default_shim(c.shim);
   expect_default_eal(c.eal);
   expect_default_engine(c.engine);
   expect_default_arp(c.arp);
@@ -210,7 +227,18 @@ TEST(Config, EveryKey_Parsed) {
       "reorder_percent = 0.25\n"
       "delay_us = 5000\n"
       "seed = 18446744073709551615\n"
-      "direction = rx\n");
+      "direction = rx\n"
+      "[shim]\n"
+      "enabled = no\n"
+      "directory = /run/sw-apps\n"
+      "mode = 0600\n"
+      "allow_uids = 1000, 1001\n"
+      "allow_gids = 100\n"
+      "max_apps = 8\n"
+      "max_sockets_per_app = 1024\n"
+      "buffer_bytes = 262144\n"
+      "max_memory_mb_per_app = 512\n"
+      "requests_per_poll = 128\n");
   EXPECT_EQ(c.eal.lcores, (std::vector<unsigned>{2, 3, 5}));
   EXPECT_EQ(c.eal.hugepages, EalConfig::Hugepages::kOn);
   EXPECT_EQ(c.eal.memory_mb, 1024u);
@@ -281,6 +309,18 @@ TEST(Config, EveryKey_Parsed) {
   EXPECT_EQ(i.seed, 18446744073709551615ull);
   EXPECT_EQ(i.direction, ImpairmentConfig::Direction::kRx);
   EXPECT_TRUE(i.enabled());
+
+  const ShimConfig& sh = c.shim;
+  EXPECT_FALSE(sh.enabled);
+  EXPECT_EQ(sh.directory, "/run/sw-apps");
+  EXPECT_EQ(sh.mode, 0600u);
+  EXPECT_EQ(sh.allow_uids, (std::vector<unsigned>{1000, 1001}));
+  EXPECT_EQ(sh.allow_gids, std::vector<unsigned>{100});
+  EXPECT_EQ(sh.max_apps, 8u);
+  EXPECT_EQ(sh.max_sockets_per_app, 1024u);
+  EXPECT_EQ(sh.buffer_bytes, 262144u);
+  EXPECT_EQ(sh.max_memory_mb_per_app, 512u);
+  EXPECT_EQ(sh.requests_per_poll, 128u);
 }
 
 TEST(Config, HugepagesWords_Parsed) {
@@ -396,10 +436,10 @@ TEST(Config, SectionsInAnyOrder_Parsed) {
 TEST(Config, UnknownSection_NamesLine) {
   EXPECT_EQ(error_of(std::string(kPort0) + "\n[tcp]\n"),
             "t.conf:5: unknown section [tcp] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment])");
+            "[sysctl], [impairment], [shim])");
   EXPECT_EQ(error_of("[port]\n"),
             "t.conf:1: unknown section [port] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment])");
+            "[sysctl], [impairment], [shim])");
 }
 
 TEST(Config, MalformedHeader_NamesLine) {
@@ -422,13 +462,14 @@ TEST(Config, UnknownKey_NamesLine) {
   EXPECT_EQ(error_of("[engine]\nburst = 32\n"), "t.conf:2: [engine] unknown key 'burst'");
   EXPECT_EQ(error_of("[arp]\nsize = 32\n"), "t.conf:2: [arp] unknown key 'size'");
   EXPECT_EQ(error_of("[impairment]\nloss = 1\n"), "t.conf:2: [impairment] unknown key 'loss'");
+  EXPECT_EQ(error_of("[shim]\nsocket = /run/x.sock\n"), "t.conf:2: [shim] unknown key 'socket'");
 }
 
 TEST(Config, KeysAreCaseSensitive) {
   EXPECT_EQ(error_of("[eal]\nMemory_MB = 512\n"), "t.conf:2: [eal] unknown key 'Memory_MB'");
   EXPECT_EQ(error_of("[EAL]\n"),
             "t.conf:1: unknown section [EAL] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment])");
+            "[sysctl], [impairment], [shim])");
   EXPECT_EQ(error_of("[sysctl]\nNET.IPV4.TCP_SACK = 1\n"),
             "t.conf:2: [sysctl] unknown key 'NET.IPV4.TCP_SACK' (supported keys: "
             "docs/configuration.md)");
@@ -922,6 +963,221 @@ TEST(Config, Impairment_BadValues_NameLine) {
             "t.conf:6: [impairment] duplicate key 'loss_percent' (already set on line 5)");
 }
 
+// ---- [shim] ----
+
+// The error of `line` as the fifth line of a file (after the port and the [shim] header).
+std::string shim_error(const std::string& line) {
+  return error_of(std::string(kPort0) + "[shim]\n" + line + "\n");
+}
+
+ShimConfig shim_ok(const std::string& lines) {
+  return parse_ok(std::string(kPort0) + "[shim]\n" + lines).shim;
+}
+
+TEST(Config, Shim_ValuesParsed) {
+  EXPECT_FALSE(shim_ok("enabled = false\n").enabled);
+  EXPECT_FALSE(shim_ok("enabled = off\n").enabled);
+  EXPECT_TRUE(shim_ok("enabled = yes\n").enabled);
+  EXPECT_EQ(shim_ok("directory = /tmp/synwave apps\n").directory, "/tmp/synwave apps");
+  EXPECT_EQ(shim_ok("directory =\n").directory, "");  // the default
+  EXPECT_EQ(shim_ok("max_apps = 1\n").max_apps, 1u);
+  EXPECT_EQ(shim_ok("max_apps = 1024\n").max_apps, 1024u);
+  EXPECT_EQ(shim_ok("max_sockets_per_app = 16\n").max_sockets_per_app, 16u);
+  EXPECT_EQ(shim_ok("requests_per_poll = 1\n").requests_per_poll, 1u);
+  EXPECT_EQ(shim_ok("requests_per_poll = 4096\n").requests_per_poll, 4096u);
+  EXPECT_EQ(shim_ok("max_memory_mb_per_app = 1048576\n").max_memory_mb_per_app, 1048576u);
+  EXPECT_EQ(shim_ok("buffer_bytes = 4096\n").buffer_bytes, 4096u);
+  // The largest buffers with the fewest sockets: 16 * 2 * 16 MiB = 512 MiB.
+  ShimConfig big =
+      shim_ok("buffer_bytes = 16777216\nmax_sockets_per_app = 16\nmax_memory_mb_per_app = 512\n");
+  EXPECT_EQ(big.buffer_bytes, 16777216u);
+  EXPECT_EQ(big.max_sockets_per_app, 16u);
+}
+
+TEST(Config, Shim_ModeIsOctal) {
+  EXPECT_EQ(shim_ok("mode = 0660\n").mode, 0660u);
+  EXPECT_EQ(shim_ok("mode = 660\n").mode, 0660u);
+  EXPECT_EQ(shim_ok("mode = 0777\n").mode, 0777u);
+  EXPECT_EQ(shim_ok("mode = 0\n").mode, 0u);
+  EXPECT_EQ(shim_ok("mode = 00600\n").mode, 0600u);
+  EXPECT_EQ(shim_ok("mode = 17\n").mode, 017u);
+  for (const char* bad :
+       {"0680", "0669", "rw-rw----", "0x1b6", "-0660", "+660", "06 60", "0o660"}) {
+    EXPECT_EQ(shim_error(std::string("mode = ") + bad),
+              std::string("t.conf:5: [shim] mode: '") + bad +
+                  "' is not an octal file mode (digits 0-7, e.g. 0660)")
+        << bad;
+  }
+  EXPECT_EQ(shim_error("mode = 01000"), "t.conf:5: [shim] mode: 01000 is out of range 0..0777");
+  EXPECT_EQ(shim_error("mode = 4755"), "t.conf:5: [shim] mode: 4755 is out of range 0..0777");
+  EXPECT_EQ(shim_error("mode = 77777777777777777777777"),
+            "t.conf:5: [shim] mode: 77777777777777777777777 is out of range 0..0777");
+  EXPECT_EQ(shim_error("mode ="), "t.conf:5: [shim] mode: no value");
+}
+
+TEST(Config, Shim_IdLists) {
+  EXPECT_EQ(shim_ok("allow_uids = 1000\n").allow_uids, std::vector<unsigned>{1000});
+  EXPECT_EQ(shim_ok("allow_uids = 1001,1000 ,\t0\n").allow_uids,
+            (std::vector<unsigned>{1001, 1000, 0}));
+  EXPECT_EQ(shim_ok("allow_gids = 4294967294, 27\n").allow_gids,
+            (std::vector<unsigned>{4294967294u, 27}));
+  EXPECT_TRUE(shim_ok("allow_uids =\nallow_gids =\n").allow_uids.empty());
+  for (const char* what : {"uid", "gid"}) {
+    std::string key = std::string("allow_") + what + "s";
+    std::string head = "t.conf:5: [shim] " + key + ": ";
+    for (const char* bad : {"1000,", ",1000", "1000,,1001", "1000 1001", "1000;1001", "-1", "abc",
+                            "0100", "1e3", "1000-1002"}) {
+      EXPECT_EQ(shim_error(key + " = " + bad),
+                head + "'" + bad + "' is not a " + what + " list (write e.g. 1000 or 1000, 1001)")
+          << bad;
+    }
+    EXPECT_EQ(shim_error(key + " = 1000, 4294967295"),
+              head + what + " 4294967295 is out of range 0..4294967294 ((" + what +
+                  "_t) -1 means none) in '1000, 4294967295'");
+    EXPECT_EQ(shim_error(key + " = 1000, 1001, 1000"),
+              head + what + " 1000 is listed twice in '1000, 1001, 1000'");
+  }
+}
+
+TEST(Config, Shim_NumbersOutOfRange_NameLine) {
+  EXPECT_EQ(shim_error("enabled = maybe"),
+            "t.conf:5: [shim] enabled: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)");
+  EXPECT_EQ(shim_error("enabled ="), "t.conf:5: [shim] enabled: no value");
+  EXPECT_EQ(shim_error("max_apps = 0"), "t.conf:5: [shim] max_apps: 0 is out of range 1..1024");
+  EXPECT_EQ(shim_error("max_apps = 1025"),
+            "t.conf:5: [shim] max_apps: 1025 is out of range 1..1024");
+  EXPECT_EQ(shim_error("max_sockets_per_app = 15"),
+            "t.conf:5: [shim] max_sockets_per_app: 15 is out of range 16..1048576");
+  EXPECT_EQ(shim_error("max_sockets_per_app = 1048577"),
+            "t.conf:5: [shim] max_sockets_per_app: 1048577 is out of range 16..1048576");
+  EXPECT_EQ(shim_error("max_memory_mb_per_app = 0"),
+            "t.conf:5: [shim] max_memory_mb_per_app: 0 is out of range 1..1048576");
+  EXPECT_EQ(shim_error("max_memory_mb_per_app = 1048577"),
+            "t.conf:5: [shim] max_memory_mb_per_app: 1048577 is out of range 1..1048576");
+  EXPECT_EQ(shim_error("requests_per_poll = 0"),
+            "t.conf:5: [shim] requests_per_poll: 0 is out of range 1..4096");
+  EXPECT_EQ(shim_error("requests_per_poll = 4097"),
+            "t.conf:5: [shim] requests_per_poll: 4097 is out of range 1..4096");
+  EXPECT_EQ(shim_error("max_apps = 064"), "t.conf:5: [shim] max_apps: '064' is not a number");
+  EXPECT_EQ(shim_error("max_apps = 64 apps"),
+            "t.conf:5: [shim] max_apps: '64 apps' is not a number");
+  EXPECT_EQ(error_of(std::string(kPort0) + "[shim]\nmax_apps = 1\nmax_apps = 2\n"),
+            "t.conf:6: [shim] duplicate key 'max_apps' (already set on line 5)");
+}
+
+TEST(Config, Shim_BufferBytes_PowerOfTwoInRange) {
+  EXPECT_EQ(shim_error("buffer_bytes = 65535"),
+            "t.conf:5: [shim] buffer_bytes: 65535 is not a power of two");
+  EXPECT_EQ(shim_error("buffer_bytes = 100000"),
+            "t.conf:5: [shim] buffer_bytes: 100000 is not a power of two");
+  EXPECT_EQ(shim_error("buffer_bytes = 2048"),
+            "t.conf:5: [shim] buffer_bytes: 2048 is out of range 4096..16777216");
+  EXPECT_EQ(shim_error("buffer_bytes = 33554432"),
+            "t.conf:5: [shim] buffer_bytes: 33554432 is out of range 4096..16777216");
+  EXPECT_EQ(shim_error("buffer_bytes = 64k"),
+            "t.conf:5: [shim] buffer_bytes: '64k' is not a number");
+  for (unsigned bytes = 4096; bytes <= 16777216; bytes *= 2) {
+    EXPECT_EQ(shim_ok("max_sockets_per_app = 16\nbuffer_bytes = " + std::to_string(bytes) + "\n")
+                  .buffer_bytes,
+              bytes);
+  }
+}
+
+TEST(Config, Shim_Directory_Checked) {
+  EXPECT_EQ(shim_error("directory = run/synwave"),
+            "t.conf:5: [shim] directory: 'run/synwave' is not an absolute path");
+  EXPECT_EQ(shim_error("directory = ~/synwave"),
+            "t.conf:5: [shim] directory: '~/synwave' is not an absolute path");
+  // <directory>/shim.sock must fit sockaddr_un's sun_path (108 bytes with the NUL): 97 bytes of
+  // directory at most.
+  std::string longest = "/" + std::string(96, 'd');
+  EXPECT_EQ(shim_ok("directory = " + longest + "\n").directory, longest);
+  std::string too_long = longest + "d";
+  EXPECT_EQ(shim_error("directory = " + too_long),
+            "t.conf:5: [shim] directory: '" + too_long + "' is too long: the socket path " +
+                too_long + "/shim.sock has 108 bytes, more than 107 (sockaddr_un)");
+}
+
+TEST(Config, Shim_BuffersMustFitTheRegion) {
+  // 4096 sockets * 2 * 65536 bytes = 512 MiB: exactly the limit is fine.
+  EXPECT_EQ(shim_ok("max_memory_mb_per_app = 512\n").max_memory_mb_per_app, 512u);
+  // The limit is blamed when it is set, wherever it stands.
+  EXPECT_EQ(shim_error("max_memory_mb_per_app = 511"),
+            "t.conf:5: [shim] max_memory_mb_per_app: max_sockets_per_app * 2 * buffer_bytes = "
+            "4096 * 2 * 65536 = 536870912 bytes is more than max_memory_mb_per_app = 511 MiB "
+            "(535822336 bytes)");
+  EXPECT_EQ(error_of(std::string(kPort0) +
+                     "[shim]\nmax_memory_mb_per_app = 64\nmax_sockets_per_app = 1024\n"
+                     "buffer_bytes = 65536\n[engine]\n"),
+            "t.conf:5: [shim] max_memory_mb_per_app: max_sockets_per_app * 2 * buffer_bytes = "
+            "1024 * 2 * 65536 = 134217728 bytes is more than max_memory_mb_per_app = 64 MiB "
+            "(67108864 bytes)");
+  // With the default limit, the later of the two factors.
+  EXPECT_EQ(error_of(std::string(kPort0) + "[shim]\nmax_sockets_per_app = 8192\n"
+                                           "buffer_bytes = 131072\n"),
+            "t.conf:6: [shim] buffer_bytes: max_sockets_per_app * 2 * buffer_bytes = 8192 * 2 * "
+            "131072 = 2147483648 bytes is more than max_memory_mb_per_app = 1024 MiB (1073741824 "
+            "bytes)");
+  EXPECT_EQ(error_of(std::string(kPort0) + "[shim]\nbuffer_bytes = 131072\n"
+                                           "# then\nmax_sockets_per_app = 8192\n"),
+            "t.conf:7: [shim] max_sockets_per_app: max_sockets_per_app * 2 * buffer_bytes = 8192 "
+            "* 2 * 131072 = 2147483648 bytes is more than max_memory_mb_per_app = 1024 MiB "
+            "(1073741824 bytes)");
+  EXPECT_EQ(shim_error("buffer_bytes = 262144"),
+            "t.conf:5: [shim] buffer_bytes: max_sockets_per_app * 2 * buffer_bytes = 4096 * 2 * "
+            "262144 = 2147483648 bytes is more than max_memory_mb_per_app = 1024 MiB (1073741824 "
+            "bytes)");
+  // The extremes do not overflow: 2^20 sockets * 2 * 2^24 bytes = 2^45 bytes = 2^25 MiB.
+  EXPECT_EQ(shim_error("max_sockets_per_app = 1048576\nbuffer_bytes = 16777216\n"
+                       "max_memory_mb_per_app = 1048576"),
+            "t.conf:7: [shim] max_memory_mb_per_app: max_sockets_per_app * 2 * buffer_bytes = "
+            "1048576 * 2 * 16777216 = 35184372088832 bytes is more than max_memory_mb_per_app = "
+            "1048576 MiB (1099511627776 bytes)");
+  // Checked even with the shim off: the section is still a configuration.
+  EXPECT_EQ(shim_error("enabled = false\nmax_memory_mb_per_app = 1"),
+            "t.conf:6: [shim] max_memory_mb_per_app: max_sockets_per_app * 2 * buffer_bytes = "
+            "4096 * 2 * 65536 = 536870912 bytes is more than max_memory_mb_per_app = 1 MiB "
+            "(1048576 bytes)");
+}
+
+TEST(Config, ShimDirectory_DefaultAndOverride) {
+  Config c = parse_ok(kPort0);
+  EXPECT_EQ(shim_directory(c), "/run/synwave/synwave");
+  c = parse_ok(std::string("[eal]\nfile_prefix = sw-b\n") + kPort0);
+  EXPECT_EQ(shim_directory(c), "/run/synwave/sw-b");
+  c = parse_ok(std::string("[eal]\nfile_prefix = sw-b\n") + kPort0 +
+               "[shim]\ndirectory = /var/lib/synwave\n");
+  EXPECT_EQ(c.shim.directory, "/var/lib/synwave");
+  EXPECT_EQ(shim_directory(c), "/var/lib/synwave");
+  // An explicitly empty directory is the default.
+  c = parse_ok(std::string(kPort0) + "[shim]\ndirectory =\n");
+  EXPECT_EQ(shim_directory(c), "/run/synwave/synwave");
+  // A Config built in code.
+  Config code;
+  code.eal.file_prefix = "x";
+  EXPECT_EQ(shim_directory(code), "/run/synwave/x");
+}
+
+TEST(Config, ShimDefaultSocketPath_MustFitWithTheFilePrefix) {
+  // /run/synwave/<prefix>/shim.sock: 23 bytes besides the prefix, 107 at most.
+  std::string longest(84, 'p');
+  EXPECT_EQ(parse_ok("[eal]\nfile_prefix = " + longest + "\n" + kPort0).eal.file_prefix, longest);
+  std::string too_long(85, 'p');
+  EXPECT_EQ(error_of("[eal]\nfile_prefix = " + too_long + "\n" + kPort0),
+            "t.conf:2: [eal] file_prefix: '" + too_long +
+                "' is too long for the shim: the socket path /run/synwave/" + too_long +
+                "/shim.sock has 108 bytes, more than 107 (sockaddr_un); shorten it, set [shim] "
+                "directory, or set [shim] enabled = false");
+  // Either way out works.
+  EXPECT_EQ(
+      parse_ok("[eal]\nfile_prefix = " + too_long + "\n" + kPort0 + "[shim]\ndirectory = /run/sw\n")
+          .shim.directory,
+      "/run/sw");
+  EXPECT_FALSE(
+      parse_ok("[eal]\nfile_prefix = " + too_long + "\n" + kPort0 + "[shim]\nenabled = 0\n")
+          .shim.enabled);
+}
+
 // ---- files ----
 
 std::string config_dir() {
@@ -1000,6 +1256,7 @@ TEST(Config, FullExample_ListsEveryKeyWithItsDefault) {
   expect_default_arp(c->arp);
   expect_default_sysctl(c->sysctl);
   expect_default_impairment(c->impairment);
+  expect_default_shim(c->shim);
   ASSERT_EQ(c->ports.size(), 1u);
   expect_default_port_tunables(c->ports[0]);
   std::string text = read_text(path);
@@ -1057,7 +1314,18 @@ TEST(Config, FullExample_ListsEveryKeyWithItsDefault) {
                           "# reorder_percent =",
                           "# delay_us =",
                           "# seed =",
-                          "# direction ="}) {
+                          "# direction =",
+                          "[shim]",
+                          "# enabled =",
+                          "# directory =",
+                          "# mode =",
+                          "# allow_uids =",
+                          "# allow_gids =",
+                          "# max_apps =",
+                          "# max_sockets_per_app =",
+                          "# buffer_bytes =",
+                          "# max_memory_mb_per_app =",
+                          "# requests_per_poll ="}) {
     EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
   }
 }

@@ -1,0 +1,85 @@
+// The attached applications, as the attach thread and the engines share them.
+//
+// The attach thread (attach_server.cc) owns each slot's life: it fills a free slot and then
+// publishes it (phase kLive, store-release); when the application leaves it marks the slot kDying;
+// it frees the slot once every engine has said it let go (released[e], store-release by the
+// engine, load-acquire by the attach thread). Engines never free or write the slot's identity;
+// each writes only its own released/fault flags and its own counters. An engine notices phase
+// changes through `epoch`, which the attach thread bumps (release) after each one.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "shim/shim_abi.h"
+
+namespace synwave::shim {
+
+enum class AppPhase : std::uint32_t { kFree, kLive, kDying };
+
+// What one engine did for one application: written by that engine only (relaxed), read by
+// telemetry.
+struct alignas(kCacheLine) AppEngineCounters {
+  std::atomic<std::uint64_t> requests{0};       // requests taken from the rings
+  std::atomic<std::uint64_t> bad_requests{0};   // refused with an error (wrong slot state, bad op args)
+  std::atomic<std::uint64_t> events{0};         // events published
+  std::atomic<std::uint64_t> event_overflows{0};  // events that did not fit (the app rescans)
+  std::atomic<std::uint64_t> wakeups{0};        // eventfd writes
+  std::atomic<std::uint64_t> accepted{0};       // connections handed to the application
+  std::atomic<std::uint64_t> bytes_in{0};       // received bytes moved into its rings
+  std::atomic<std::uint64_t> bytes_out{0};      // bytes taken from its rings into TCP
+  std::atomic<std::uint64_t> sockets{0};        // connections and listeners it owns on this engine now
+  std::atomic<std::uint64_t> resets_on_exit{0};  // connections reset because the app left with unread data
+  std::atomic<std::uint64_t> closed_on_exit{0};  // connections closed (FIN) because the app left
+};
+
+struct AppSlot {
+  std::atomic<AppPhase> phase{AppPhase::kFree};
+  // Identity and region: written by the attach thread before phase becomes kLive, constant
+  // until the slot is free again.
+  std::uint32_t id = 0;        // unique for the daemon's life (1, 2, ...)
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  char name[32] = {};
+  RegionView region;           // the daemon's mapping and geometry (never the header's copy)
+  int event_fd = -1;           // the application's eventfd
+  std::int64_t attached_ns = 0;  // CLOCK_REALTIME at attach
+
+  std::atomic<bool> released[kMaxEngines] = {};  // engine e has let go (after kDying or its fault)
+  std::atomic<bool> fault[kMaxEngines] = {};     // engine e found the rings corrupt: detach it
+  AppEngineCounters counters[kMaxEngines];
+};
+
+class AppTable {
+ public:
+  AppTable(unsigned max_apps, unsigned engines)
+      : slots_(std::make_unique<AppSlot[]>(max_apps)), size_(max_apps), engines_(engines) {}
+
+  unsigned size() const { return size_; }
+  unsigned engines() const { return engines_; }
+  AppSlot& slot(unsigned i) { return slots_[i]; }
+  const AppSlot& slot(unsigned i) const { return slots_[i]; }
+
+  // Bumped (release) by the attach thread after every phase change; engines compare it with
+  // the value they last saw (acquire) to know when to look at the slots again.
+  std::atomic<std::uint64_t>& epoch() { return epoch_; }
+
+  // Attach-thread counters (relaxed; one writer).
+  std::atomic<std::uint64_t> attached{0};
+  std::atomic<std::uint64_t> refused{0};    // not allowed (uid/gid), bad request, limits
+  std::atomic<std::uint64_t> detached{0};   // left (exit, kill, detach) or cut off
+  std::atomic<std::uint64_t> faults{0};     // cut off for corrupt rings
+
+ private:
+  std::unique_ptr<AppSlot[]> slots_;
+  unsigned size_;
+  unsigned engines_;
+  std::atomic<std::uint64_t> epoch_{0};
+};
+
+}  // namespace synwave::shim
