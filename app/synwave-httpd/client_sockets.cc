@@ -9,31 +9,31 @@
 namespace synwave::httpd {
 
 ClientSockets::~ClientSockets() {
-  if (ep_ >= 0) synwave_epoll_close(ep_);
+  if (ep_ >= 0) sw_epoll_close(ep_);
 }
 
 int ClientSockets::watch(int s) {
   epoll_event event{};
   event.events = kEvents;
   event.data.fd = s;
-  return synwave_epoll_ctl(ep_, EPOLL_CTL_ADD, s, &event) == 0 ? 0 : -errno;
+  return sw_epoll_ctl(ep_, EPOLL_CTL_ADD, s, &event) == 0 ? 0 : -errno;
 }
 
 int ClientSockets::listen(std::uint16_t port, int backlog) {
-  if (ep_ < 0 && (ep_ = synwave_epoll_create1(0)) < 0) return -errno;
-  const int s = synwave_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (ep_ < 0 && (ep_ = sw_epoll_create1(0)) < 0) return -errno;
+  const int s = sw_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (s < 0) return -errno;
   const int one = 1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  int r = synwave_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 ? 0 : -errno;
-  if (r == 0 && synwave_bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) r = -errno;
-  if (r == 0 && synwave_listen(s, backlog) != 0) r = -errno;
+  int r = sw_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 ? 0 : -errno;
+  if (r == 0 && sw_bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) r = -errno;
+  if (r == 0 && sw_listen(s, backlog) != 0) r = -errno;
   if (r == 0) r = watch(s);
   if (r < 0) {
-    synwave_close(s);
+    sw_close(s);
     return r;
   }
   listener_ = s;
@@ -42,7 +42,7 @@ int ClientSockets::listen(std::uint16_t port, int backlog) {
 
 int ClientSockets::accept(int listener) {
   for (;;) {
-    const int s = synwave_accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
+    const int s = sw_accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
     if (s < 0) return -errno;
     if (watch(s) == 0) return s;
     abort(s);  // nothing would ever report it ready: drop it, try the next one
@@ -50,26 +50,26 @@ int ClientSockets::accept(int listener) {
 }
 
 long ClientSockets::send(int s, std::span<const std::uint8_t> data) {
-  const ssize_t r = synwave_send(s, data.data(), data.size(), MSG_NOSIGNAL);
+  const ssize_t r = sw_send(s, data.data(), data.size(), MSG_NOSIGNAL);
   return r >= 0 ? static_cast<long>(r) : -errno;
 }
 
 long ClientSockets::recv(int s, std::span<std::uint8_t> buffer) {
-  const ssize_t r = synwave_recv(s, buffer.data(), buffer.size(), 0);
+  const ssize_t r = sw_recv(s, buffer.data(), buffer.size(), 0);
   return r >= 0 ? static_cast<long>(r) : -errno;
 }
 
 int ClientSockets::close(int s) {
   // Out of the epoll instance first, whether or not close() would do it: a handle is reused, and
   // a stale entry would make the next socket's EPOLL_CTL_ADD fail (EEXIST).
-  if (ep_ >= 0) synwave_epoll_ctl(ep_, EPOLL_CTL_DEL, s, nullptr);
+  if (ep_ >= 0) sw_epoll_ctl(ep_, EPOLL_CTL_DEL, s, nullptr);
   if (s == listener_) listener_ = -1;
-  return synwave_close(s) == 0 ? 0 : -errno;
+  return sw_close(s) == 0 ? 0 : -errno;
 }
 
 int ClientSockets::abort(int s) {
   const linger l{1, 0};
-  synwave_setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  sw_setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   return close(s);
 }
 
@@ -77,7 +77,7 @@ void ClientSockets::fetch(int timeout_ms) {
   count_ = next_ = 0;
   fetched_ = true;
   if (ep_ < 0) return;
-  const int n = synwave_epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  const int n = sw_epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout_ms);
   if (n < 0) {
     if (errno != EINTR) error_ = errno;
     return;

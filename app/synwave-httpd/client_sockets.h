@@ -1,7 +1,7 @@
 // The server's sockets in a process attached to a synwave daemon: the client library
 // (lib/client/synwave_client.h), with one edge-triggered epoll instance for readiness.
 //
-// Single-threaded, like the server. synwave_attach() comes first (main.cc).
+// Single-threaded, like the server. sw_attach() comes first (main.cc).
 #pragma once
 
 #include <sys/epoll.h>

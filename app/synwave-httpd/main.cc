@@ -193,15 +193,15 @@ int main(int argc, char** argv) {
 #if SYNWAVE_HTTPD_ATTACH
     options.parked_buffers = std::min(options.max_sockets, 4096u);
     const std::atomic<bool>& stop = synwave::stop_on_signals();
-    if (synwave_attach(attach_prefix) != 0) {
+    if (sw_attach(attach_prefix) != 0) {
       const int error = errno;
-      const char* why = synwave_last_error();
+      const char* why = sw_last_error();
       std::fprintf(stderr, "synwave-httpd: attach to %s: %s\n", attach_prefix,
                    why != nullptr && *why != '\0' ? why : std::strerror(error));
       return 1;
     }
     const int status = serve_attached(attach_prefix, options, stop);
-    synwave_detach();
+    sw_detach();
     return status;
 #else
     std::fputs("synwave-httpd: --attach: not built with the client library\n", stderr);

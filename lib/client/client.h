@@ -61,7 +61,7 @@ struct Interest {
 
 struct Epoll {
   std::mutex mutex;
-  int event_fd = -1;   // readable while ready may be non-empty (see synwave_epoll_fd)
+  int event_fd = -1;   // readable while ready may be non-empty (see sw_epoll_fd)
   int kernel_fd = -1;  // an epoll of event_fd and the attachment's eventfd, handed out
   std::vector<Interest> interest;  // small: searched linearly
   std::vector<int> ready;          // sockets to look at

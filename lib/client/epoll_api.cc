@@ -1,7 +1,7 @@
 // The epoll-shaped readiness API of synwave_client.h (client.h's Epoll).
 //
 // The engines post "socket S changed" events; whoever drains them (Client::pump) puts S on the
-// ready list of every epoll instance watching it. synwave_epoll_wait then asks each listed socket
+// ready list of every epoll instance watching it. sw_epoll_wait then asks each listed socket
 // what it is ready for now: level-triggered entries stay listed while ready, edge-triggered and
 // one-shot ones leave once reported, until the next change.
 #include <sys/epoll.h>
@@ -21,14 +21,14 @@ using synwave::client::Interest;
 
 extern "C" {
 
-int synwave_epoll_create1(int flags) {
+int sw_epoll_create1(int flags) {
   if ((flags & ~EPOLL_CLOEXEC) != 0) return fail(EINVAL);
   if (int r = Client::get().ensure_attached(); r < 0) return fail(-r);
   const int ep = Client::get().epoll_create();
   return ep < 0 ? fail(-ep) : ep;
 }
 
-int synwave_epoll_ctl(int ep, int op, int s, epoll_event* event) {
+int sw_epoll_ctl(int ep, int op, int s, epoll_event* event) {
   Client& c = Client::get();
   Epoll* e = c.epoll(ep);
   if (e == nullptr) return fail(EBADF);
@@ -75,7 +75,7 @@ static int collect(Epoll& e, epoll_event* events, int max) {
     if (it == e.interest.end()) continue;
     Interest& i = *it;
     std::uint32_t r = 0;
-    if (n < max && !i.disabled) r = synwave_poll_events(s) & (i.events | EPOLLERR | EPOLLHUP);
+    if (n < max && !i.disabled) r = sw_poll_events(s) & (i.events | EPOLLERR | EPOLLHUP);
     if (r == 0) {
       if (n >= max) e.ready[keep++] = s;  // not looked at: stays listed
       else i.in_ready = false;
@@ -97,7 +97,7 @@ static int collect(Epoll& e, epoll_event* events, int max) {
   return n;
 }
 
-int synwave_epoll_wait(int ep, epoll_event* events, int max, int timeout_ms) {
+int sw_epoll_wait(int ep, epoll_event* events, int max, int timeout_ms) {
   Client& c = Client::get();
   Epoll* e = c.epoll(ep);
   if (e == nullptr) return fail(EBADF);
@@ -127,7 +127,7 @@ int synwave_epoll_wait(int ep, epoll_event* events, int max, int timeout_ms) {
   }
 }
 
-int synwave_epoll_fd(int ep) {
+int sw_epoll_fd(int ep) {
   Client& c = Client::get();
   Epoll* e = c.epoll(ep);
   if (e == nullptr) return fail(EBADF);
@@ -145,7 +145,7 @@ int synwave_epoll_fd(int ep) {
   return e->kernel_fd;
 }
 
-int synwave_epoll_close(int ep) {
+int sw_epoll_close(int ep) {
   if (Client::get().epoll(ep) == nullptr) return fail(EBADF);
   Client::get().epoll_close(ep);
   return 0;

@@ -246,16 +246,16 @@ ssize_t do_recv(int s, const iovec* iov, int iovcnt, int flags) {
 
 extern "C" {
 
-int synwave_attach(const char* prefix) {
+int sw_attach(const char* prefix) {
   const int r = client().attach(prefix);
   return r < 0 ? fail(-r) : 0;
 }
 
-void synwave_detach(void) { client().detach(); }
+void sw_detach(void) { client().detach(); }
 
-const char* synwave_last_error(void) { return client().last_error().c_str(); }
+const char* sw_last_error(void) { return client().last_error().c_str(); }
 
-int synwave_socket(int domain, int type, int protocol) {
+int sw_socket(int domain, int type, int protocol) {
   if (domain != AF_INET) return fail(EAFNOSUPPORT);
   if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM) return fail(EPROTONOSUPPORT);
   if (protocol != 0 && protocol != IPPROTO_TCP) return fail(EPROTONOSUPPORT);
@@ -269,7 +269,7 @@ int synwave_socket(int domain, int type, int protocol) {
   return s;
 }
 
-int synwave_bind(int s, const sockaddr* addr, socklen_t len) {
+int sw_bind(int s, const sockaddr* addr, socklen_t len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   std::uint32_t ip;
@@ -285,7 +285,7 @@ int synwave_bind(int s, const sockaddr* addr, socklen_t len) {
   return 0;
 }
 
-int synwave_listen(int s, int backlog) {
+int sw_listen(int s, int backlog) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (sock->kind == Kind::kListener) return 0;
@@ -302,7 +302,7 @@ int synwave_listen(int s, int backlog) {
   sock->kind = Kind::kListener;
   if (r < 0) {
     // Some engine refused (EADDRINUSE, ...): take the others' listeners back down.
-    synwave_close(s);
+    sw_close(s);
     // The handle stays the application's until it closes it, as in Linux: give it a fresh
     // unopened socket under the same number is not possible once released, so report and
     // leave it closed (EBADF on later use).
@@ -314,7 +314,7 @@ int synwave_listen(int s, int backlog) {
   return 0;
 }
 
-int synwave_accept4(int s, sockaddr* addr, socklen_t* len, int flags) {
+int sw_accept4(int s, sockaddr* addr, socklen_t* len, int flags) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (sock->kind != Kind::kListener) return fail(EINVAL);
@@ -370,9 +370,9 @@ int synwave_accept4(int s, sockaddr* addr, socklen_t* len, int flags) {
   }
 }
 
-int synwave_accept(int s, sockaddr* addr, socklen_t* len) { return synwave_accept4(s, addr, len, 0); }
+int sw_accept(int s, sockaddr* addr, socklen_t* len) { return sw_accept4(s, addr, len, 0); }
 
-int synwave_connect(int s, const sockaddr* addr, socklen_t len) {
+int sw_connect(int s, const sockaddr* addr, socklen_t len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   std::uint32_t ip;
@@ -423,37 +423,37 @@ int synwave_connect(int s, const sockaddr* addr, socklen_t len) {
   }
 }
 
-ssize_t synwave_read(int s, void* buf, size_t len) {
+ssize_t sw_read(int s, void* buf, size_t len) {
   iovec v{buf, len};
   return do_recv(s, &v, 1, 0);
 }
 
-ssize_t synwave_write(int s, const void* buf, size_t len) {
+ssize_t sw_write(int s, const void* buf, size_t len) {
   iovec v{const_cast<void*>(buf), len};
   return do_send(s, &v, 1, 0);
 }
 
-ssize_t synwave_readv(int s, const iovec* iov, int iovcnt) {
+ssize_t sw_readv(int s, const iovec* iov, int iovcnt) {
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
   return do_recv(s, iov, iovcnt, 0);
 }
 
-ssize_t synwave_writev(int s, const iovec* iov, int iovcnt) {
+ssize_t sw_writev(int s, const iovec* iov, int iovcnt) {
   if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
   return do_send(s, iov, iovcnt, 0);
 }
 
-ssize_t synwave_recv(int s, void* buf, size_t len, int flags) {
+ssize_t sw_recv(int s, void* buf, size_t len, int flags) {
   iovec v{buf, len};
   return do_recv(s, &v, 1, flags);
 }
 
-ssize_t synwave_send(int s, const void* buf, size_t len, int flags) {
+ssize_t sw_send(int s, const void* buf, size_t len, int flags) {
   iovec v{const_cast<void*>(buf), len};
   return do_send(s, &v, 1, flags);
 }
 
-int synwave_shutdown(int s, int how) {
+int sw_shutdown(int s, int how) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (how < SHUT_RD || how > SHUT_RDWR) return fail(EINVAL);
@@ -468,7 +468,7 @@ int synwave_shutdown(int s, int how) {
   return r < 0 ? fail(static_cast<int>(-r)) : 0;
 }
 
-int synwave_close(int s) {
+int sw_close(int s) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   for (int ep : std::vector<int>(sock->epolls)) {
@@ -501,7 +501,7 @@ int synwave_close(int s) {
   return 0;
 }
 
-int synwave_setsockopt(int s, int level, int name, const void* value, socklen_t len) {
+int sw_setsockopt(int s, int level, int name, const void* value, socklen_t len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (value == nullptr) return fail(EFAULT);
@@ -543,7 +543,7 @@ int synwave_setsockopt(int s, int level, int name, const void* value, socklen_t 
   return fail(ENOPROTOOPT);
 }
 
-int synwave_getsockopt(int s, int level, int name, void* value, socklen_t* len) {
+int sw_getsockopt(int s, int level, int name, void* value, socklen_t* len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (value == nullptr || len == nullptr) return fail(EFAULT);
@@ -596,7 +596,7 @@ int synwave_getsockopt(int s, int level, int name, void* value, socklen_t* len) 
   return fail(ENOPROTOOPT);
 }
 
-int synwave_getsockname(int s, sockaddr* addr, socklen_t* len) {
+int sw_getsockname(int s, sockaddr* addr, socklen_t* len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
@@ -610,7 +610,7 @@ int synwave_getsockname(int s, sockaddr* addr, socklen_t* len) {
   return store_sockaddr(sock->local_addr, sock->local_port, addr, len);
 }
 
-int synwave_getpeername(int s, sockaddr* addr, socklen_t* len) {
+int sw_getpeername(int s, sockaddr* addr, socklen_t* len) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (addr == nullptr || len == nullptr) return fail(EFAULT);
@@ -618,7 +618,7 @@ int synwave_getpeername(int s, sockaddr* addr, socklen_t* len) {
   return store_sockaddr(sock->remote_addr, sock->remote_port, addr, len);
 }
 
-int synwave_fcntl(int s, int cmd, int arg) {
+int sw_fcntl(int s, int cmd, int arg) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   switch (cmd) {
@@ -630,7 +630,7 @@ int synwave_fcntl(int s, int cmd, int arg) {
   }
 }
 
-int synwave_ioctl(int s, unsigned long request, void* arg) {
+int sw_ioctl(int s, unsigned long request, void* arg) {
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   if (arg == nullptr) return fail(EFAULT);
@@ -651,7 +651,7 @@ int synwave_ioctl(int s, unsigned long request, void* arg) {
   return fail(ENOTTY);
 }
 
-uint32_t synwave_poll_events(int s) {
+uint32_t sw_poll_events(int s) {
   Socket* sock = client().socket(s);
   if (sock == nullptr) return EPOLLERR | EPOLLHUP;
   const shim::SocketShared& sh = shared(s);

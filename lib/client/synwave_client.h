@@ -3,11 +3,14 @@
  *
  * The process links libsynwave-client (pkg-config synwave-client) and nothing of DPDK: no EAL,
  * no hugepages. The first call attaches to the daemon whose EAL file prefix is $SYNWAVE_PREFIX
- * (default "synwave"), or the one given to synwave_attach().
+ * (default "synwave"), or the one given to sw_attach().
+ *
+ * Every name starts with sw_ ("synwave socket"): sw_socket, sw_accept4, sw_epoll_wait, ...
+ * (synwave_* names belong to the in-process embedding API, lib/embed).
  *
  * Conventions, as the libc calls they mirror: -1 with errno on failure (Linux errno values).
  * Socket handles are small non-negative integers of the library's own (not kernel descriptors);
- * epoll handles come with a real descriptor (synwave_epoll_fd) that an application can put into
+ * epoll handles come with a real descriptor (sw_epoll_fd) that an application can put into
  * its own poll/epoll loop.
  *
  * Thread-safety: every call may be made from any thread at any time, including several threads
@@ -38,67 +41,67 @@ extern "C" {
  * Idempotent once attached. Errors: ENOENT (no daemon: nothing listens at
  * /run/synwave/<prefix>/shim.sock), EACCES (this uid/gid is not allowed), EMFILE (the daemon's
  * application limit), EPROTO (another ABI version), ENOMEM. A message naming the prefix and the
- * reason is kept for synwave_last_error(). */
-int synwave_attach(const char* prefix);
+ * reason is kept for sw_last_error(). */
+int sw_attach(const char* prefix);
 /* Closes every socket (as exit would) and unmaps. Other threads must not be inside a call. */
-void synwave_detach(void);
+void sw_detach(void);
 /* The reason for the last failed attach, or "". */
-const char* synwave_last_error(void);
+const char* sw_last_error(void);
 
 /* AF_INET, SOCK_STREAM (| SOCK_NONBLOCK | SOCK_CLOEXEC), protocol 0 or IPPROTO_TCP.
  * Errors: EAFNOSUPPORT, EPROTONOSUPPORT, EINVAL, EMFILE (the application's socket limit),
  * ENETDOWN (the daemon stopped), the attach errors. */
-int synwave_socket(int domain, int type, int protocol);
+int sw_socket(int domain, int type, int protocol);
 /* Recorded; conflicts (EADDRINUSE) are reported by listen() or connect(). EADDRNOTAVAIL for an
  * address the daemon does not own, EINVAL when already bound. */
-int synwave_bind(int s, const struct sockaddr* addr, socklen_t len);
+int sw_bind(int s, const struct sockaddr* addr, socklen_t len);
 /* Listens on every engine of the daemon. */
-int synwave_listen(int s, int backlog);
+int sw_listen(int s, int backlog);
 /* flags: SOCK_NONBLOCK, SOCK_CLOEXEC. Blocks unless the listener is non-blocking (EAGAIN). */
-int synwave_accept4(int s, struct sockaddr* addr, socklen_t* len, int flags);
-int synwave_accept(int s, struct sockaddr* addr, socklen_t* len);
+int sw_accept4(int s, struct sockaddr* addr, socklen_t* len, int flags);
+int sw_accept(int s, struct sockaddr* addr, socklen_t* len);
 /* Blocking: waits for the handshake; non-blocking: EINPROGRESS, then writable (or SO_ERROR). */
-int synwave_connect(int s, const struct sockaddr* addr, socklen_t len);
+int sw_connect(int s, const struct sockaddr* addr, socklen_t len);
 
-ssize_t synwave_read(int s, void* buf, size_t len);
-ssize_t synwave_write(int s, const void* buf, size_t len);
-ssize_t synwave_readv(int s, const struct iovec* iov, int iovcnt);
-ssize_t synwave_writev(int s, const struct iovec* iov, int iovcnt);
+ssize_t sw_read(int s, void* buf, size_t len);
+ssize_t sw_write(int s, const void* buf, size_t len);
+ssize_t sw_readv(int s, const struct iovec* iov, int iovcnt);
+ssize_t sw_writev(int s, const struct iovec* iov, int iovcnt);
 /* flags: MSG_DONTWAIT, MSG_PEEK (recv), MSG_NOSIGNAL (send: never raises SIGPIPE; without it
  * a send on a closed connection raises SIGPIPE as Linux does). */
-ssize_t synwave_recv(int s, void* buf, size_t len, int flags);
-ssize_t synwave_send(int s, const void* buf, size_t len, int flags);
+ssize_t sw_recv(int s, void* buf, size_t len, int flags);
+ssize_t sw_send(int s, const void* buf, size_t len, int flags);
 
-int synwave_shutdown(int s, int how);
+int sw_shutdown(int s, int how);
 /* Unsent bytes are still sent, then FIN; unread received bytes make it an RST (Linux). */
-int synwave_close(int s);
+int sw_close(int s);
 
 /* SOL_SOCKET: SO_REUSEADDR, SO_REUSEPORT (accepted, no effect), SO_KEEPALIVE, SO_LINGER,
  * SO_SNDBUF, SO_RCVBUF, SO_ERROR (get), SO_TYPE (get), SO_ACCEPTCONN (get);
  * IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_CONGESTION ("cubic", "reno"). Others: ENOPROTOOPT. */
-int synwave_setsockopt(int s, int level, int name, const void* value, socklen_t len);
-int synwave_getsockopt(int s, int level, int name, void* value, socklen_t* len);
-int synwave_getsockname(int s, struct sockaddr* addr, socklen_t* len);
-int synwave_getpeername(int s, struct sockaddr* addr, socklen_t* len);
+int sw_setsockopt(int s, int level, int name, const void* value, socklen_t len);
+int sw_getsockopt(int s, int level, int name, void* value, socklen_t* len);
+int sw_getsockname(int s, struct sockaddr* addr, socklen_t* len);
+int sw_getpeername(int s, struct sockaddr* addr, socklen_t* len);
 /* F_GETFL / F_SETFL (O_NONBLOCK) and F_GETFD / F_SETFD (FD_CLOEXEC). */
-int synwave_fcntl(int s, int cmd, int arg);
+int sw_fcntl(int s, int cmd, int arg);
 /* FIONREAD: bytes readable now. FIONBIO. */
-int synwave_ioctl(int s, unsigned long request, void* arg);
+int sw_ioctl(int s, unsigned long request, void* arg);
 
 /* Readiness as epoll gives it (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR), level- or
  * edge-triggered (EPOLLET), EPOLLONESHOT. Handles are per process. */
-int synwave_epoll_create1(int flags);
-int synwave_epoll_ctl(int ep, int op, int s, struct epoll_event* event);
+int sw_epoll_create1(int flags);
+int sw_epoll_ctl(int ep, int op, int s, struct epoll_event* event);
 /* timeout_ms as epoll_wait: -1 forever, 0 no wait. EINTR when a signal arrives while sleeping. */
-int synwave_epoll_wait(int ep, struct epoll_event* events, int max, int timeout_ms);
-/* A kernel descriptor that polls readable whenever synwave_epoll_wait(ep, ..., 0) may return
+int sw_epoll_wait(int ep, struct epoll_event* events, int max, int timeout_ms);
+/* A kernel descriptor that polls readable whenever sw_epoll_wait(ep, ..., 0) may return
  * something; put it into the application's own poll/epoll/select loop. */
-int synwave_epoll_fd(int ep);
-int synwave_epoll_close(int ep);
+int sw_epoll_fd(int ep);
+int sw_epoll_close(int ep);
 
 /* Readiness of one socket now, as epoll event bits (for poll()-shaped loops). */
-uint32_t synwave_poll_events(int s);
+uint32_t sw_poll_events(int s);
 
 #ifdef __cplusplus
 }
