@@ -2,7 +2,7 @@
 // the way netstat and ss would: the connections per state, every connection (with ss -i's
 // details on request), the counters.
 //
-//   synwave-ctl [-f PREFIX] states | conns [-i] | ss [-i] | transitions | counters [--all] |
+//   synwave-ctl [-f PREFIX] states | conns [-i] | ss [-i] | transitions | apps | counters [--all] |
 //               raw CMD[,PARAMS]
 //
 // It speaks the telemetry protocol itself (SOCK_SEQPACKET at <runtime dir>/dpdk_telemetry.v2: a
@@ -42,6 +42,9 @@ constexpr const char* kUsage =
     "                     netstat -n | awk '/^tcp/ {++S[$NF]} END {for(a in S) print a, S[a]}')\n"
     "  conns, ss [-i]     every connection, like ss -tan -o (-i: and ss -i's second line)\n"
     "  transitions        TCP state transitions, 'FROM->TO count'\n"
+    "  apps               applications attached through the shim: pid, uid, name, sockets, bytes,\n"
+    "                     requests, refused requests, event overflows, wake-ups, sockets reset or\n"
+    "                     closed when it exited (docs/shim.md)\n"
     "  counters [--all]   every non-zero counter, 'name value' (--all: zeros too)\n"
     "  raw CMD[,PARAMS]   one telemetry command's JSON answer, e.g. raw /synwave/info\n"
     "\n"
@@ -157,6 +160,16 @@ int run_conns(Telemetry& telemetry, bool info) {
     if (page->next >= page->total || page->next <= offset) break;
     offset = page->next;
   }
+  // Owners' names: one look at the attached applications (absent on an older daemon).
+  const std::string apps_text = telemetry.request("/synwave/apps");
+  if (auto answer = synwave::ctl::parse_json(apps_text)) {
+    if (const Json* apps = synwave::ctl::telemetry_value(*answer, "/synwave/apps"); apps != nullptr) {
+      const auto names = synwave::ctl::app_names(*apps);
+      for (auto& c : all)
+        for (const auto& [id, name] : names)
+          if (id == c.app) c.app_name = name;
+    }
+  }
   std::printf("%s\n", synwave::ctl::connections_header().c_str());
   for (const auto& c : all) {
     std::printf("%s\n", synwave::ctl::format_connection(c).c_str());
@@ -202,7 +215,7 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   const bool takes_argument = command == "raw";
   if (command != "states" && command != "conns" && command != "ss" && command != "transitions" &&
-      command != "counters" && command != "raw")
+      command != "counters" && command != "raw" && command != "apps")
     usage_error("unknown command '" + command + "'");
   if (takes_argument && args.size() != 2) usage_error("raw takes one argument: CMD[,PARAMS]");
   if (!takes_argument && args.size() != 1) usage_error(command + " takes no arguments");
@@ -221,6 +234,8 @@ int main(int argc, char** argv) {
           "/synwave/tcp/transitions");
   } else if (command == "counters") {
     print(synwave::ctl::format_counters(telemetry.query("/synwave/counters"), all), "/synwave/counters");
+  } else if (command == "apps") {
+    print(synwave::ctl::format_apps(telemetry.query("/synwave/apps")), "/synwave/apps");
   } else if (command == "conns" || command == "ss") {
     return run_conns(telemetry, info);
   } else {  // raw

@@ -415,6 +415,8 @@ std::optional<ConnectionsPage> parse_connections_page(const Json& value, std::st
         !unsigned_number("engine", c.engine) || expires == nullptr || !expires->as_int())
       return fail("entry " + key + " lacks a field");
     c.expires_ms = *expires->as_int();
+    unsigned_number("app", c.app);  // optional: daemons without the shim have no owners
+    if (const Json* pid = entry.find("app_pid"); pid != nullptr && pid->as_int()) c.app_pid = *pid->as_int();
     if (entry_has_any_info(entry)) {
       std::string why;
       c.info = tcp_info_of(entry, &why);
@@ -464,7 +466,69 @@ std::string format_connection(const Connection& c) {
                      pad(std::to_string(c.send_q), 6) + " " + pad(ss_endpoint(c.local), 19) + " " +
                      pad(ss_endpoint(c.remote), 17) + " " + ss_timer(c);
   while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (c.app != 0)
+    line += " users:((\"" + c.app_name + "\",pid=" + std::to_string(c.app_pid) + ",app=" + std::to_string(c.app) + "))";
   return line;
+}
+
+std::vector<std::pair<std::uint64_t, std::string>> app_names(const Json& apps) {
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  if (!apps.is_object()) return out;
+  for (const auto& [key, entry] : apps.members) {
+    if (key.rfind("app", 0) != 0 || !entry.is_object()) continue;
+    std::uint64_t id = 0;
+    try {
+      id = std::stoull(key.substr(3));
+    } catch (...) {
+      continue;
+    }
+    const Json* name = entry.find("name");
+    out.emplace_back(id, name != nullptr && name->kind == Json::Kind::kString ? name->text : "");
+  }
+  return out;
+}
+
+std::optional<std::string> format_apps(const Json& apps) {
+  if (!apps.is_object()) return std::nullopt;
+  auto number = [](const Json& entry, const char* name) -> std::optional<std::string> {
+    const Json* j = entry.find(name);
+    if (j == nullptr || !j->as_int()) return std::nullopt;
+    return j->text;
+  };
+  std::string out = "APP  PID      UID    NAME             STATE  SOCKETS  ACCEPTED  BYTES-IN    BYTES-OUT   "
+                    "REQUESTS  BAD  OVERFLOWS  WAKEUPS  EXIT-RST  EXIT-FIN\n";
+  std::string totals;
+  for (const auto& [key, entry] : apps.members) {
+    if (key.rfind("app", 0) != 0) {
+      if (!entry.as_uint()) return std::nullopt;
+      continue;
+    }
+    if (!entry.is_object()) return std::nullopt;
+    const Json* name = entry.find("name");
+    const Json* phase = entry.find("phase");
+    const char* fields[] = {"pid", "uid", "sockets", "accepted", "bytes_in", "bytes_out", "requests",
+                            "bad_requests", "event_overflows", "wakeups", "resets_on_exit", "closed_on_exit", "faulted"};
+    std::vector<std::string> v;
+    for (const char* f : fields) {
+      auto n = number(entry, f);
+      if (!n) return std::nullopt;
+      v.push_back(*n);
+    }
+    if (name == nullptr || phase == nullptr) return std::nullopt;
+    std::string state = v[12] != "0" ? "fault" : phase->text;
+    std::string line = pad(key.substr(3), 4) + " " + pad(v[0], 8) + " " + pad(v[1], 6) + " " + pad(name->text, 16) + " " +
+                       pad(state, 6) + " " + pad(v[2], 8) + " " + pad(v[3], 9) + " " + pad(v[4], 11) + " " +
+                       pad(v[5], 11) + " " + pad(v[6], 9) + " " + pad(v[7], 4) + " " + pad(v[8], 10) + " " +
+                       pad(v[9], 8) + " " + pad(v[10], 9) + " " + v[11];
+    out += line + "\n";
+  }
+  auto total = [&](const char* name) {
+    const Json* j = apps.find(name);
+    return j != nullptr && j->as_uint() ? j->text : std::string("0");
+  };
+  out += "attached " + total("attached_total") + " refused " + total("refused_total") + " detached " +
+         total("detached_total") + " faults " + total("faults_total") + "\n";
+  return out;
 }
 
 std::string format_tcp_info(const Connection& c) {

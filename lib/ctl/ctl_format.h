@@ -87,6 +87,11 @@ struct Connection {
   std::uint64_t retransmits = 0;  // retransmissions of the current segment (timer backoff)
   std::uint64_t engine = 0;
   std::optional<TcpInfo> info;     // absent when the daemon publishes no ss -i fields
+  // The attached application (docs/shim.md) that owns it: 0 for none (in-engine, or an orphan
+  // finishing its close). `app_name` is filled in from /synwave/apps by the caller.
+  std::uint64_t app = 0;
+  std::int64_t app_pid = 0;
+  std::string app_name;
 };
 
 // One page of /synwave/tcp/connections: {"total", "offset", "next", "<index>": {...}, ...}.
@@ -103,7 +108,8 @@ std::string ss_duration(std::int64_t ms);
 // ss -o's timer column: "timer:(on,200ms,0)", "timer:(timewait,59sec,0)"; empty when off.
 std::string ss_timer(const Connection& c);
 
-// The listing's header and rows, in the columns of `ss -tan -o`.
+// The listing's header and rows, in the columns of `ss -tan -o`; a connection an application
+// owns ends like ss -p's: ` users:(("synwave-httpd",pid=4242,app=1))`.
 std::string connections_header();
 std::string format_connection(const Connection& c);
 
@@ -115,5 +121,12 @@ std::string format_connection(const Connection& c);
 // scaling with both shifts 0 cannot be told from one that did not. "\t" when `c` has no info.
 //   "\t ts sack cubic wscale:7,7 rto:204 rtt:0.031/0.015 mss:1448 cwnd:10 ssthresh:7 retrans:0/5"
 std::string format_tcp_info(const Connection& c);
+
+// /synwave/apps: the applications attached through the shim, as a table (one line each, after a
+// header) followed by the totals line "attached N refused N detached N faults N". nullopt when
+// `apps` is not that shape.
+std::optional<std::string> format_apps(const Json& apps);
+// The applications' names by id, from /synwave/apps ("app<id>" entries).
+std::vector<std::pair<std::uint64_t, std::string>> app_names(const Json& apps);
 
 }  // namespace synwave::ctl
