@@ -400,12 +400,14 @@ std::int64_t ShimEngine::adopt(App& app, std::uint32_t slot, const Request& req)
   s = Sock{};
   s.tcp = id;
   s.kind = Kind::kConnection;
+  s.flags = kFlagConnected;  // published by service() below, with the addresses before it
   set_owner(id, Owner{id, app.index, slot, Owner::kAdopted});
   ++app.open;
   app.counters->sockets.fetch_add(1, std::memory_order_relaxed);
   app.counters->accepted.fetch_add(1, std::memory_order_relaxed);
   app.region.socket(slot).engine.store(params_.engine, std::memory_order_relaxed);
   publish_addresses(app, slot, id);
+  app.region.socket(slot).flags.store(kFlagConnected, std::memory_order_release);
   service(app, slot, s);
   return 0;
 }
