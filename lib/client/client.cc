@@ -453,9 +453,8 @@ void Client::notify(int s) {
     if (ep < 0 || static_cast<std::size_t>(ep) >= epolls_.size() || !epolls_[ep]) continue;
     Epoll& e = *epolls_[ep];
     std::lock_guard el(e.mutex);
-    for (Interest& i : e.interest) {
-      if (i.socket != s || i.in_ready) continue;
-      i.in_ready = true;
+    if (Interest* i = e.find(s); i != nullptr && !i->in_ready) {
+      i->in_ready = true;
       e.ready.push_back(s);
     }
     if (!e.ready.empty() && !e.signalled) {
@@ -468,6 +467,7 @@ void Client::notify(int s) {
 
 int Client::epoll_create() {
   auto e = std::make_unique<Epoll>();
+  e->interest.assign(region_.g.sockets, Interest{});
   e->event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (e->event_fd < 0) return -errno;
   std::lock_guard lock(epolls_mutex_);
@@ -495,7 +495,8 @@ void Client::epoll_close(int ep) {
     gone = std::move(epolls_[ep]);
   }
   if (!gone) return;
-  for (const Interest& i : gone->interest) std::erase(sockets_[i.socket].epolls, ep);
+  for (const Interest& i : gone->interest)
+    if (i.socket >= 0) std::erase(sockets_[i.socket].epolls, ep);
   if (gone->kernel_fd >= 0) ::close(gone->kernel_fd);
   ::close(gone->event_fd);
 }

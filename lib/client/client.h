@@ -63,9 +63,12 @@ struct Epoll {
   std::mutex mutex;
   int event_fd = -1;   // readable while ready may be non-empty (see sw_epoll_fd)
   int kernel_fd = -1;  // an epoll of event_fd and the attachment's eventfd, handed out
-  std::vector<Interest> interest;  // small: searched linearly
+  std::vector<Interest> interest;  // by socket slot; socket == -1 where not watched
   std::vector<int> ready;          // sockets to look at
   bool signalled = false;
+  Interest* find(int s) {
+    return s >= 0 && static_cast<std::size_t>(s) < interest.size() && interest[s].socket == s ? &interest[s] : nullptr;
+  }
 };
 
 class Client {

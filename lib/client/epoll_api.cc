@@ -37,22 +37,22 @@ int sw_epoll_ctl(int ep, int op, int s, epoll_event* event) {
   bool added = false;
   {
     std::lock_guard lock(e->mutex);
-    auto it = std::find_if(e->interest.begin(), e->interest.end(), [s](const Interest& i) { return i.socket == s; });
+    Interest* it = e->find(s);
     switch (op) {
       case EPOLL_CTL_ADD:
-        if (it != e->interest.end()) return fail(EEXIST);
-        e->interest.push_back(Interest{s, event->events, event->data, false, false});
+        if (it != nullptr) return fail(EEXIST);
+        e->interest[static_cast<std::size_t>(s)] = Interest{s, event->events, event->data, false, false};
         added = true;
         break;
       case EPOLL_CTL_MOD:
-        if (it == e->interest.end()) return fail(ENOENT);
+        if (it == nullptr) return fail(ENOENT);
         it->events = event->events;
         it->data = event->data;
         it->disabled = false;
         break;
       case EPOLL_CTL_DEL:
-        if (it == e->interest.end()) return fail(ENOENT);
-        e->interest.erase(it);
+        if (it == nullptr) return fail(ENOENT);
+        *it = Interest{};
         std::erase(e->ready, s);
         break;
       default: return fail(EINVAL);
@@ -71,8 +71,8 @@ static int collect(Epoll& e, epoll_event* events, int max) {
   std::size_t keep = 0;
   for (std::size_t k = 0; k < e.ready.size(); ++k) {
     const int s = e.ready[k];
-    auto it = std::find_if(e.interest.begin(), e.interest.end(), [s](const Interest& i) { return i.socket == s; });
-    if (it == e.interest.end()) continue;
+    Interest* it = e.find(s);
+    if (it == nullptr) continue;
     Interest& i = *it;
     std::uint32_t r = 0;
     if (n < max && !i.disabled) r = sw_poll_events(s) & (i.events | EPOLLERR | EPOLLHUP);
@@ -117,7 +117,7 @@ int sw_epoll_wait(int ep, epoll_event* events, int max, int timeout_ms) {
       // Every socket reports HUP/ERR now: report them once more, then keep the caller informed.
       std::lock_guard lock(e->mutex);
       for (Interest& i : e->interest)
-        if (!i.in_ready) {
+        if (i.socket >= 0 && !i.in_ready) {
           i.in_ready = true;
           e->ready.push_back(i.socket);
         }

@@ -474,7 +474,7 @@ int sw_close(int s) {
   for (int ep : std::vector<int>(sock->epolls)) {
     if (synwave::client::Epoll* e = client().epoll(ep)) {
       std::lock_guard lock(e->mutex);
-      std::erase_if(e->interest, [s](const synwave::client::Interest& i) { return i.socket == s; });
+      if (synwave::client::Interest* i = e->find(s)) *i = synwave::client::Interest{};
       std::erase(e->ready, s);
     }
   }
