@@ -1,10 +1,12 @@
 #include "shim/shim_engine.h"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include "tcp/congestion.h"
 
@@ -227,6 +229,12 @@ void ShimEngine::poll(Instant) {
     }
     if (app.wake) wake(app);
   }
+  // An application we just woke may share this engine's CPU: give it the CPU now rather than at
+  // the end of our time slice. On a CPU of its own this costs one system call per wake-up.
+  if (yield_after_wake_) {
+    yield_after_wake_ = false;
+    sched_yield();
+  }
 }
 
 void ShimEngine::serve_requests(App& app) {
@@ -387,10 +395,13 @@ std::int64_t ShimEngine::open_connection(App& app, std::uint32_t slot, const Req
 }
 
 std::int64_t ShimEngine::adopt(App& app, std::uint32_t slot, const Request& req) {
+  if (req.args[0] < 0 || req.args[0] > std::numeric_limits<int>::max() ||
+      tcp::TcpStack::slot_of(static_cast<int>(req.args[0])) >= owners_.size()) {
+    app.counters->bad_requests.fetch_add(1, std::memory_order_relaxed);
+    return -EINVAL;
+  }
   const int id = static_cast<int>(req.args[0]);
-  const std::size_t i = tcp::TcpStack::slot_of(id);
-  if (id < 0 || i >= owners_.size()) return -EINVAL;
-  const Owner o = owners_[i];
+  const Owner o = owners_[tcp::TcpStack::slot_of(id)];
   // Only a connection this engine handed to this very application.
   if (o.kind != Owner::kPending || o.tcp != id || o.app != app.index) {
     app.counters->bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -447,7 +458,14 @@ void ShimEngine::request_close(App& app, std::uint32_t slot, Sock& s) {
     return finish_close(app, slot, s);
   }
   s.tx_limit = sh.tx_head.value.load(std::memory_order_acquire);
-  if (s.tx_limit - s.tx_tail > app.capacity) return fault(app);
+  if (s.tx_limit - s.tx_tail > app.capacity) {
+    // Garbage (even from an application already gone): this connection is reset, not drained
+    // towards an index that never comes.
+    tcp_->setsockopt(s.tcp, tcp::SockOpt::kLinger, 0);
+    app.counters->resets_on_exit.fetch_add(1, std::memory_order_relaxed);
+    finish_close(app, slot, s);
+    return fault(app);
+  }
   service(app, slot, s);  // drains; finishes the close once the ring is empty
 }
 
@@ -683,8 +701,10 @@ void ShimEngine::wake(App& app) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (app.region.header().waiting.load(std::memory_order_relaxed) == 0) return;
   const std::uint64_t one = 1;
-  if (::write(app.slot->event_fd, &one, sizeof one) == sizeof one)
+  if (::write(app.slot->event_fd, &one, sizeof one) == sizeof one) {
     app.counters->wakeups.fetch_add(1, std::memory_order_relaxed);
+    yield_after_wake_ = true;
+  }
 }
 
 void ShimEngine::stop() {

@@ -101,6 +101,7 @@ class ShimEngine : public Application {
   std::unique_ptr<std::atomic<std::uint32_t>[]> published_owner_;  // app id by TCP slot, for ctl
   std::size_t owner_capacity_ = 0;
   std::vector<std::pair<unsigned, std::uint32_t>> retry_, retry_next_;  // (app, slot) to push again
+  bool yield_after_wake_ = false;
 };
 
 }  // namespace synwave::shim
