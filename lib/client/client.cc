@@ -93,14 +93,14 @@ int Client::attach_locked(const std::string& prefix) {
     ::close(fd);
     ::close(efd);
   };
-  if (::sendmsg(fd, &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof request)) {
-    const int e = errno;
-    close_both();
-    return failed(e, "send: " + std::string(std::strerror(e)));
-  }
+  // A daemon that refuses us may have answered and closed already: a failed send still reads
+  // its answer (the reason) before giving up.
+  const bool sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request);
+  const int send_error = sent ? 0 : errno;
   pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 10000) != 1) {
+  if (::poll(&p, 1, sent ? 10000 : 100) != 1) {
     close_both();
+    if (!sent) return failed(send_error, "send: " + std::string(std::strerror(send_error)));
     return failed(ETIMEDOUT, "the daemon did not answer");
   }
   shim::AttachReply reply;
@@ -111,7 +111,8 @@ int Client::attach_locked(const std::string& prefix) {
   alignas(cmsghdr) char rcontrol[CMSG_SPACE(sizeof(int))] = {};
   rmsg.msg_control = rcontrol;
   rmsg.msg_controllen = sizeof rcontrol;
-  const ssize_t got = ::recvmsg(fd, &rmsg, MSG_CMSG_CLOEXEC);
+  ssize_t got = ::recvmsg(fd, &rmsg, MSG_CMSG_CLOEXEC);
+  if (got < 0 && errno == ECONNRESET) got = ::recvmsg(fd, &rmsg, MSG_CMSG_CLOEXEC);  // the answer is still queued
   int memfd = -1;
   if (cmsghdr* rc = CMSG_FIRSTHDR(&rmsg); rc != nullptr && rc->cmsg_type == SCM_RIGHTS)
     std::memcpy(&memfd, CMSG_DATA(rc), sizeof memfd);
@@ -457,7 +458,9 @@ void Client::notify(int s) {
       i->in_ready = true;
       e.ready.push_back(s);
     }
-    if (!e.ready.empty() && !e.signalled) {
+    // Only a descriptor handed out (sw_epoll_fd) needs to become readable: skip the system call
+    // otherwise.
+    if (!e.ready.empty() && !e.signalled && e.kernel_fd >= 0) {
       e.signalled = true;
       const std::uint64_t one = 1;
       (void)::write(e.event_fd, &one, sizeof one);

@@ -141,6 +141,11 @@ int sw_epoll_fd(int ep) {
     if (const int attach = c.event_fd(); attach >= 0) ::epoll_ctl(kfd, EPOLL_CTL_ADD, attach, &ev);
     e->kernel_fd = kfd;
     c.always_wake();
+    if (!e->ready.empty() && !e->signalled) {  // ready already: readable at once
+      e->signalled = true;
+      const std::uint64_t one = 1;
+      (void)::write(e->event_fd, &one, sizeof one);
+    }
   }
   return e->kernel_fd;
 }

@@ -1,5 +1,6 @@
 #include "shim/shim_engine.h"
 
+#include <arpa/inet.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,12 +31,18 @@ struct ShimEngine::App {
   AppEngineCounters* counters = nullptr;
   unsigned open = 0;       // sockets this engine holds for it (listeners, connections, drains)
   bool events_pending = false;  // pushed but not yet published
-  bool wake = false;
+  bool wake = false;       // published since its eventfd was last written
+  bool active = false;     // published in this iteration
+  Instant wake_since{};    // the first publication it has not been woken for
   bool leaving = false;    // it left or faulted: no more requests; release once drained
   bool released = false;
 };
 
 namespace {
+
+// How long a sleeping application may wait for its wake-up while this engine keeps finding work
+// for it (see poll()).
+constexpr Duration kWakeCoalescing = std::chrono::microseconds(50);
 
 static_assert(static_cast<int>(Option::kReuseAddr) == static_cast<int>(tcp::SockOpt::kReuseAddr));
 static_assert(static_cast<int>(Option::kLinger) == static_cast<int>(tcp::SockOpt::kLinger));
@@ -55,7 +62,8 @@ static_assert(kCongestionCubic == static_cast<int>(tcp::CongestionAlgorithm::kCu
 bool valid_option(std::uint32_t option) { return option <= static_cast<std::uint32_t>(tcp::SockOpt::kCongestion); }
 
 tcp::Endpoint endpoint(std::int64_t addr, std::int64_t port) {
-  return {Ipv4Addr{static_cast<std::uint32_t>(addr)}, static_cast<std::uint16_t>(port)};
+  // The region holds addresses in network order (as sockaddr_in does); Ipv4Addr in host order.
+  return {Ipv4Addr{ntohl(static_cast<std::uint32_t>(addr))}, static_cast<std::uint16_t>(port)};
 }
 
 }  // namespace
@@ -199,8 +207,9 @@ void ShimEngine::maybe_release(App& app) {
 
 // --- requests ---------------------------------------------------------------------------------------
 
-void ShimEngine::poll(Instant) {
+void ShimEngine::poll(Instant now) {
   if (tcp_ == nullptr) return;
+  now_ = now;
   sync_apps();
   for (unsigned i : active_) {
     App& app = *apps_[i];
@@ -227,7 +236,11 @@ void ShimEngine::poll(Instant) {
       app.events.publish();
       app.events_pending = false;
     }
-    if (app.wake) wake(app);
+    // Coalesced like a NIC's interrupts: a sleeping application is woken once this engine's
+    // streak of work for it ends (an iteration that published nothing more), or after
+    // kWakeCoalescing, not for every event: each wake-up costs it a context switch.
+    if (app.wake && (!app.active || now - app.wake_since >= kWakeCoalescing)) wake(app);
+    app.active = false;
   }
   // An application we just woke may share this engine's CPU: give it the CPU now rather than at
   // the end of our time slice. On a CPU of its own this costs one system call per wake-up.
@@ -264,7 +277,8 @@ void ShimEngine::serve_requests(App& app) {
     in.release();
     if (answered) {
       out.publish();
-      app.wake = true;
+      note_published(app);
+      app.wake_since = now_ - kWakeCoalescing;  // a thread waits for this answer: no delay
     }
   }
 }
@@ -426,11 +440,11 @@ std::int64_t ShimEngine::adopt(App& app, std::uint32_t slot, const Request& req)
 void ShimEngine::publish_addresses(App& app, std::uint32_t slot, int tcp_socket) {
   SocketShared& sh = app.region.socket(slot);
   if (auto local = tcp_->local_endpoint(tcp_socket)) {
-    sh.local_addr = local->addr.value;
+    sh.local_addr = htonl(local->addr.value);
     sh.local_port = local->port;
   }
   if (auto remote = tcp_->remote_endpoint(tcp_socket)) {
-    sh.remote_addr = remote->addr.value;
+    sh.remote_addr = htonl(remote->addr.value);
     sh.remote_port = remote->port;
   }
   if (auto state = tcp_->state(tcp_socket)) sh.state.store(static_cast<std::uint32_t>(*state), std::memory_order_relaxed);
@@ -522,10 +536,10 @@ void ShimEngine::accept_into(App& app, std::uint32_t slot, Sock& s) {
     set_owner(child, Owner{child, app.index, slot, Owner::kPending});
     AcceptEntry e;
     e.connection = child;
-    e.remote_addr = peer.addr.value;
+    e.remote_addr = htonl(peer.addr.value);
     e.remote_port = peer.port;
     e.engine = static_cast<std::uint16_t>(params_.engine);
-    e.local_addr = tcp_->params().address.value;
+    e.local_addr = htonl(tcp_->params().address.value);
     entries[s.accept_head & (capacity - 1)] = e;
     ++s.accept_head;
     moved = true;
@@ -682,6 +696,8 @@ void ShimEngine::event(App& app, std::uint32_t slot, EventKind kind) {
   if (app.events.push(Event{slot, kind}, &corrupt)) {
     app.events_pending = true;
     app.counters->events.fetch_add(1, std::memory_order_relaxed);
+    note_published(app);
+    return;
   } else if (corrupt) {
     if (!app.leaving) fault(app);
     return;
@@ -690,7 +706,15 @@ void ShimEngine::event(App& app, std::uint32_t slot, EventKind kind) {
     app.region.events(params_.engine).overflowed.store(1, std::memory_order_release);
     app.counters->event_overflows.fetch_add(1, std::memory_order_relaxed);
   }
-  app.wake = true;
+  note_published(app);
+}
+
+void ShimEngine::note_published(App& app) {
+  if (!app.wake) {
+    app.wake = true;
+    app.wake_since = now_;
+  }
+  app.active = true;
 }
 
 void ShimEngine::wake(App& app) {

@@ -87,6 +87,7 @@ class ShimEngine : public Application {
   void publish_flags(App& app, std::uint32_t slot, Sock& s, std::uint32_t flags);
   void publish_addresses(App& app, std::uint32_t slot, int tcp_socket);
   void event(App& app, std::uint32_t slot, EventKind kind);
+  void note_published(App& app);  // something for the application is in its rings
   void wake(App& app);
   void set_owner(int tcp_socket, const Owner& owner);
   void clear_owner(int tcp_socket);
@@ -102,6 +103,7 @@ class ShimEngine : public Application {
   std::size_t owner_capacity_ = 0;
   std::vector<std::pair<unsigned, std::uint32_t>> retry_, retry_next_;  // (app, slot) to push again
   bool yield_after_wake_ = false;
+  Instant now_{};
 };
 
 }  // namespace synwave::shim

@@ -1,5 +1,6 @@
 #include "shim/shim_service.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -119,6 +120,7 @@ ShimService::~ShimService() {
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
     ::unlink(socket_path_.c_str());
+    ::rmdir(params_.directory.c_str());  // ours when we made it; left alone unless empty
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -230,17 +232,6 @@ void ShimService::handle_attach(int connection) {
     ::close(connection);
     table_->refused.fetch_add(1, std::memory_order_relaxed);
   };
-  ucred cred{};
-  socklen_t cred_len = sizeof cred;
-  if (::getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0)
-    return refuse(EACCES, "no peer credentials");
-  const ShimConfig& config = params_.config;
-  const bool allowed = cred.uid == 0 || cred.uid == ::geteuid() ||
-                       std::find(config.allow_uids.begin(), config.allow_uids.end(), cred.uid) != config.allow_uids.end() ||
-                       std::find(config.allow_gids.begin(), config.allow_gids.end(), cred.gid) != config.allow_gids.end();
-  if (!allowed)
-    return refuse(EACCES, absl::StrCat("uid ", cred.uid, " gid ", cred.gid, " is not allowed ([shim] allow_uids/allow_gids)"));
-
   // The request follows the connect at once; a client that does not send it within a second is
   // dropped (this thread serves everyone).
   pollfd p{connection, POLLIN, 0};
@@ -273,6 +264,19 @@ void ShimService::handle_attach(int connection) {
     if (event_fd >= 0) ::close(event_fd);
     refuse(status, why);
   };
+  // Credentials after the request is read: a refusal closes a connection with nothing unread,
+  // so the application reads our answer instead of a reset.
+  ucred cred{};
+  socklen_t cred_len = sizeof cred;
+  if (::getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0)
+    return refuse_with_fd(EACCES, "no peer credentials");
+  const ShimConfig& config = params_.config;
+  const bool allowed = cred.uid == 0 || cred.uid == ::geteuid() ||
+                       std::find(config.allow_uids.begin(), config.allow_uids.end(), cred.uid) != config.allow_uids.end() ||
+                       std::find(config.allow_gids.begin(), config.allow_gids.end(), cred.gid) != config.allow_gids.end();
+  if (!allowed)
+    return refuse_with_fd(EACCES, absl::StrCat("uid ", cred.uid, " gid ", cred.gid, " is not allowed ([shim] allow_uids/allow_gids)"));
+
   if (got != static_cast<ssize_t>(sizeof request) || request.magic != kRegionMagic)
     return refuse_with_fd(EPROTO, "not a synwave attach request");
   if (request.abi_version != kAbiVersion)
@@ -323,7 +327,7 @@ void ShimService::handle_attach(int connection) {
   header->sockets_offset = g.sockets_offset;
   header->buffers_offset = g.buffers_offset;
   for (std::size_t k = 0; k < params_.addresses.size() && k < kMaxLocalAddresses; ++k)
-    header->local_addresses[k] = params_.addresses[k].value;
+    header->local_addresses[k] = htonl(params_.addresses[k].value);  // network order, as sockaddr_in
   header->mtu = params_.mtu;
   header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
 

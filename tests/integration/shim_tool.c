@@ -1,0 +1,317 @@
+/* shim-tool: a small application of the client library for the shim's integration tests
+ * (test_shim.py). Plain C, to show that synwave_client.h is a C API. Each mode prints what it
+ * saw on stdout, one line per fact, flushed at once, with errno values by name (ECONNRESET, ...)
+ * so that the tests can assert exact values.
+ *
+ *   shim-tool echo-client PREFIX IP PORT BYTES  connects to an echo server, sends BYTES of a
+ *                                               deterministic pattern while reading the echo
+ *                                               back (non-blocking, sw_epoll), checks every byte
+ *   shim-tool hold-server PREFIX PORT           listens, accepts, reads nothing, never exits
+ *   shim-tool block-accept PREFIX PORT          listens and blocks in sw_accept
+ *   shim-tool block-recv PREFIX IP PORT         connects and blocks in sw_recv
+ *   shim-tool attach PREFIX                     attaches, nothing more
+ *
+ * The modes that connect print "connected LOCAL PEER" (IP:PORT each) once connected.
+ *
+ * Exit status: 0 when the mode did what it should, 1 on an error (with a message), 2 on bad usage.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "client/synwave_client.h"
+
+static const char* errno_name(int error) {
+  const char* name = strerrorname_np(error);
+  static char unknown[32];
+  if (name != NULL) return name;
+  snprintf(unknown, sizeof unknown, "errno%d", error);
+  return unknown;
+}
+
+static void say(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  vprintf(format, args);
+  va_end(args);
+  putchar('\n');
+  fflush(stdout);
+}
+
+/* Prints "<what>: <errno name> (<text>)" and exits 1. */
+static void die_errno(const char* what) {
+  const int error = errno;
+  say("error: %s: %s (%s)", what, errno_name(error), strerror(error));
+  exit(1);
+}
+
+static int usage(void) {
+  fputs("usage: shim-tool echo-client PREFIX IP PORT BYTES\n"
+        "       shim-tool hold-server PREFIX PORT\n"
+        "       shim-tool block-accept PREFIX PORT\n"
+        "       shim-tool block-recv PREFIX IP PORT\n"
+        "       shim-tool attach PREFIX\n",
+        stderr);
+  return 2;
+}
+
+static int parse_number(const char* text, unsigned long max, unsigned long* out) {
+  char* end = NULL;
+  errno = 0;
+  const unsigned long v = strtoul(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+static void attach_or_die(const char* prefix) {
+  if (sw_attach(prefix) != 0) {
+    const int error = errno;
+    say("error: attach: %s %s", errno_name(error), sw_last_error());
+    exit(1);
+  }
+}
+
+static struct sockaddr_in address(const char* ip, unsigned long port) {
+  struct sockaddr_in in;
+  memset(&in, 0, sizeof in);
+  in.sin_family = AF_INET;
+  in.sin_port = htons((uint16_t)port);
+  if (ip == NULL) {
+    in.sin_addr.s_addr = htonl(INADDR_ANY);
+  } else if (inet_pton(AF_INET, ip, &in.sin_addr) != 1) {
+    say("error: bad address %s", ip);
+    exit(2);
+  }
+  return in;
+}
+
+static const char* format_address(const struct sockaddr_in* in, char* text, size_t size) {
+  char ip[INET_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+  snprintf(text, size, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+  return text;
+}
+
+/* Connects (blocking) and prints "connected LOCAL PEER" as sw_getsockname/sw_getpeername give them. */
+static int connect_to(const char* ip, unsigned long port) {
+  const int s = sw_socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) die_errno("socket");
+  struct sockaddr_in to = address(ip, port);
+  if (sw_connect(s, (const struct sockaddr*)&to, sizeof to) != 0) die_errno("connect");
+  struct sockaddr_in local, peer;
+  socklen_t local_len = sizeof local, peer_len = sizeof peer;
+  if (sw_getsockname(s, (struct sockaddr*)&local, &local_len) != 0) die_errno("getsockname");
+  if (sw_getpeername(s, (struct sockaddr*)&peer, &peer_len) != 0) die_errno("getpeername");
+  char local_text[32], peer_text[32];
+  say("connected %s %s", format_address(&local, local_text, sizeof local_text),
+      format_address(&peer, peer_text, sizeof peer_text));
+  return s;
+}
+
+static int listen_on(unsigned long port) {
+  const int s = sw_socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) die_errno("socket");
+  const int one = 1;
+  if (sw_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) die_errno("setsockopt");
+  struct sockaddr_in at = address(NULL, port);
+  if (sw_bind(s, (const struct sockaddr*)&at, sizeof at) != 0) die_errno("bind");
+  if (sw_listen(s, 128) != 0) die_errno("listen");
+  return s;
+}
+
+/* Byte i of the stream: not periodic at any small power of two, so that a lost, repeated or
+ * reordered chunk shows. */
+static uint8_t pattern(uint64_t i) { return (uint8_t)((i * 7) ^ (i >> 8) ^ (i >> 16) ^ (i >> 24)); }
+
+/* --- echo-client ------------------------------------------------------------------------------- */
+
+static int echo_client(const char* ip, unsigned long port, uint64_t bytes) {
+  const int s = connect_to(ip, port);
+  if (sw_fcntl(s, F_SETFL, O_NONBLOCK) != 0) die_errno("fcntl");
+  const int ep = sw_epoll_create1(0);
+  if (ep < 0) die_errno("epoll_create1");
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN | EPOLLRDHUP | (bytes > 0 ? EPOLLOUT : 0);
+  ev.data.fd = s;
+  if (sw_epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) != 0) die_errno("epoll_ctl");
+  if (bytes == 0 && sw_shutdown(s, SHUT_WR) != 0) die_errno("shutdown");
+
+  static uint8_t out[65536], in[65536];
+  uint64_t sent = 0, received = 0;
+  int eof = 0;
+  while (!eof) {
+    struct epoll_event events[4];
+    const int n = sw_epoll_wait(ep, events, 4, 10000);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die_errno("epoll_wait");
+    }
+    if (n == 0) {
+      say("error: no progress for 10 s: sent=%llu received=%llu", (unsigned long long)sent,
+          (unsigned long long)received);
+      return 1;
+    }
+    const uint32_t what = events[0].events;
+    if ((what & EPOLLOUT) && sent < bytes) {
+      for (;;) {
+        const uint64_t left = bytes - sent;
+        const size_t chunk = left < sizeof out ? (size_t)left : sizeof out;
+        for (size_t k = 0; k < chunk; ++k) out[k] = pattern(sent + k);
+        const ssize_t w = sw_send(s, out, chunk, MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno == EAGAIN) break;
+          die_errno("send");
+        }
+        sent += (uint64_t)w;
+        if (sent == bytes) {
+          /* Everything is written: only the echo is awaited now, and the server sees our FIN. */
+          ev.events = EPOLLIN | EPOLLRDHUP;
+          if (sw_epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) != 0) die_errno("epoll_ctl");
+          if (sw_shutdown(s, SHUT_WR) != 0) die_errno("shutdown");
+          break;
+        }
+      }
+    }
+    if (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      for (;;) {
+        const ssize_t r = sw_recv(s, in, sizeof in, 0);
+        if (r < 0) {
+          if (errno == EAGAIN) break;
+          die_errno("recv");
+        }
+        if (r == 0) {
+          eof = 1;
+          break;
+        }
+        for (ssize_t k = 0; k < r; ++k) {
+          if (received + (uint64_t)k >= sent) {
+            say("error: received byte %llu before it was sent (sent=%llu)",
+                (unsigned long long)(received + (uint64_t)k), (unsigned long long)sent);
+            return 1;
+          }
+          if (in[k] != pattern(received + (uint64_t)k)) {
+            say("error: mismatch at byte %llu: got 0x%02x, expected 0x%02x",
+                (unsigned long long)(received + (uint64_t)k), in[k], pattern(received + (uint64_t)k));
+            return 1;
+          }
+        }
+        received += (uint64_t)r;
+      }
+    }
+  }
+  sw_epoll_close(ep);
+  sw_close(s);
+  if (sent != bytes || received != bytes) {
+    say("error: end of stream early: sent=%llu received=%llu of %llu", (unsigned long long)sent,
+        (unsigned long long)received, (unsigned long long)bytes);
+    return 1;
+  }
+  say("ok sent=%llu received=%llu", (unsigned long long)sent, (unsigned long long)received);
+  return 0;
+}
+
+/* --- the blocking modes -------------------------------------------------------------------------- */
+
+static int hold_server(unsigned long port) {
+  const int s = listen_on(port);
+  say("listening %lu", port);
+  unsigned long count = 0;
+  for (;;) {
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    const int c = sw_accept(s, (struct sockaddr*)&peer, &len);
+    if (c < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      say("accept: %s", errno_name(error));
+      break;
+    }
+    char text[32];
+    say("accepted %lu %s", ++count, format_address(&peer, text, sizeof text));
+  }
+  for (;;) pause();  /* keeps whatever it holds until the test kills it */
+  return 0;
+}
+
+static int block_accept(unsigned long port) {
+  const int s = listen_on(port);
+  say("blocking");
+  for (;;) {
+    const int c = sw_accept(s, NULL, NULL);
+    if (c >= 0) {
+      say("accept: returned %d", c);
+      return 1;
+    }
+    if (errno == EINTR) continue;
+    const int error = errno;
+    say("accept: %s", errno_name(error));
+    return 0;
+  }
+}
+
+static int block_recv(const char* ip, unsigned long port) {
+  const int s = connect_to(ip, port);
+  say("blocking");
+  char buf[4096];
+  for (;;) {
+    const ssize_t r = sw_recv(s, buf, sizeof buf, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const int error = errno;
+      say("recv: %s", errno_name(error));
+    } else {
+      say("recv: %zd", r);
+    }
+    return 0;
+  }
+}
+
+static int attach_only(const char* prefix) {
+  if (sw_attach(prefix) != 0) {
+    const int error = errno;
+    say("refused: errno=%s %s", errno_name(error), sw_last_error());
+    return 1;
+  }
+  say("attached");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const char* mode = argv[1];
+  const char* prefix = argv[2];
+  unsigned long port = 0, bytes = 0;
+  if (strcmp(mode, "attach") == 0 && argc == 3) return attach_only(prefix);
+  if (strcmp(mode, "echo-client") == 0 && argc == 6) {
+    if (parse_number(argv[4], 65535, &port) != 0 || parse_number(argv[5], 1ul << 40, &bytes) != 0) return usage();
+    attach_or_die(prefix);
+    return echo_client(argv[3], port, bytes);
+  }
+  if (strcmp(mode, "hold-server") == 0 && argc == 4) {
+    if (parse_number(argv[3], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    return hold_server(port);
+  }
+  if (strcmp(mode, "block-accept") == 0 && argc == 4) {
+    if (parse_number(argv[3], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    return block_accept(port);
+  }
+  if (strcmp(mode, "block-recv") == 0 && argc == 5) {
+    if (parse_number(argv[4], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    return block_recv(argv[3], port);
+  }
+  return usage();
+}

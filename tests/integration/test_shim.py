@@ -1,0 +1,435 @@
+"""The shim: applications as processes of their own, attached to a synwave daemon on net_tap through
+the client library, with the Linux kernel as the peer in a namespace.
+
+synwave-httpd --attach serving curl (keep-alive, /synwave/apps, a clean SIGTERM); shim-tool
+(shim_tool.c, a C program of the client library) as an echo client of a kernel server, byte-exact;
+two applications at once; an application killed with connections open (its sockets close as Linux
+closes a dead process's: RST with unread data, FIN without) while the daemon keeps serving; an
+attach refused by the socket's file mode, refused by the daemon's credential check (SO_PEERCRED),
+then allowed by [shim] allow_uids; and a daemon that stops while applications block in accept and
+recv.
+
+Every process a test starts (applications, kernel-side servers and clients) is killed when the test
+ends, whatever happened; the harness removes the namespace and stops the daemon.
+"""
+
+import atexit
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import harness
+
+URL = f"http://{harness.STACK_IP}/"
+MBUFS_RETURNED = re.compile(r"all \d+ mbufs returned")
+
+_live_processes = []
+
+
+@atexit.register
+def _kill_all():
+    # Registered after harness's own handler, so it runs first: applications go before the daemon.
+    for process in list(_live_processes):
+        process.stop()
+
+
+class Process:
+    """A process of the test, its stdout and stderr read line by line by a thread of its own."""
+
+    def __init__(self, cmd, name):
+        self.name = name
+        self.cmd = [str(part) for part in cmd]
+        self.lines = []
+        self._seen = 0  # expect() looks at lines from here on
+        self._cond = threading.Condition()
+        self._eof = False
+        self.process = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        _live_processes.append(self)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def output(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def expect(self, pattern, timeout=10):
+        """Waits for the next line matching pattern (re.search); returns the match."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for i in range(self._seen, len(self.lines)):
+                    match = re.search(pattern, self.lines[i])
+                    if match:
+                        self._seen = i + 1
+                        return match
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._eof:
+                    state = "exited" if self._eof else f"no such line after {timeout}s"
+                    raise AssertionError(f"{self.name}: no line matching {pattern!r} ({state}); output:\n"
+                                         f"{chr(10).join(self.lines)}")
+                self._cond.wait(remaining)
+
+    def wait(self, timeout):
+        """Waits for the exit; returns the exit code (negative: the signal). Raises after timeout."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{self.name} still running after {timeout:.1f}s; output:\n{self.output()}")
+        self._reader.join(timeout=5)
+        return code
+
+    def signal(self, signum):
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def stop(self):
+        """SIGKILL if it still runs; idempotent."""
+        if self in _live_processes:
+            _live_processes.remove(self)
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._reader.join(timeout=5)
+        self.process.stdout.close()
+
+
+class Processes:
+    """The processes one test starts; all stopped when the with-block ends."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.started = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for process in reversed(self.started):
+            process.stop()
+        return False
+
+    def start(self, cmd, name):
+        process = Process(cmd, name)
+        self.started.append(process)
+        return process
+
+    def httpd(self, *args, name="httpd"):
+        """synwave-httpd --attach on the stack's daemon; returns once it printed "ready"."""
+        process = self.start([harness.synwave_binary("SYNWAVE_HTTPD_BIN"), "--attach", self.stack.file_prefix,
+                              *args], name)
+        process.expect(r"^ready$")
+        return process
+
+    def tool(self, mode, *args, name=None, user=None):
+        """shim-tool MODE PREFIX ARGS...; as another uid when user is given (setpriv)."""
+        cmd = [harness.synwave_binary("SYNWAVE_SHIM_TOOL_BIN"), mode, self.stack.file_prefix, *args]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+        return self.start(cmd, name or f"shim-tool {mode}")
+
+    def kernel(self, code, *args, name="kernel python"):
+        """Python in the test namespace (the kernel side)."""
+        return self.start(["ip", "netns", "exec", self.stack.netns, sys.executable, "-c", code, *args], name)
+
+
+class Stack(harness.Stack):
+    """The daemon (harness.Stack), and after it stops, the directory of its attach socket: the daemon
+    removes shim.sock but leaves /run/synwave/<file prefix> behind."""
+
+    def stop(self, timeout=15):
+        code = super().stop(timeout)
+        try:
+            os.rmdir(f"/run/synwave/{self.file_prefix}")
+        except OSError:
+            pass
+        return code
+
+
+def curl(stack, *args):
+    return stack.ns(["curl", "-s", "--max-time", "10", *args]).stdout
+
+
+def get(stack, url):
+    """GET url with curl from the namespace: (status line, headers text, body)."""
+    out = curl(stack, "-D", "-", url)  # text mode: CRLF arrives as LF
+    head, _, body = out.partition("\n\n")
+    return head.split("\n", 1)[0], head, body
+
+
+def apps(stack):
+    """/synwave/apps without the totals: {"app<id>": {...}}."""
+    return {key: value for key, value in stack.telemetry("/synwave/apps").items() if isinstance(value, dict)}
+
+
+def app_pids(stack):
+    return sorted(app["pid"] for app in apps(stack).values())
+
+
+def expect_connected(stack, tool, port):
+    """Waits for the tool's "connected LOCAL PEER" line; checks PEER (sw_getpeername)."""
+    try:
+        local, peer = tool.expect(r"^connected (\S+) (\S+)$", timeout=10).groups()
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nthe daemon's TCP states: {stack.telemetry('/synwave/tcp/states')}")
+    assert local.startswith(f"{harness.STACK_IP}:"), f"sw_getsockname gave {local}"
+    assert peer == f"{harness.KERNEL_IP}:{port}", f"sw_getpeername gave {peer}"
+
+
+def assert_clean_stop(stack):
+    assert stack.exit_code == 0, f"daemon exit {stack.exit_code}:\n{stack.output}"
+    assert MBUFS_RETURNED.search(stack.output), stack.output
+
+
+# A kernel echo server on KERNEL_IP:port: one connection, everything back until EOF.
+ECHO_SERVER = f"""
+import socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('{harness.KERNEL_IP}', int(sys.argv[1])))
+srv.listen(4)
+srv.settimeout(30)
+print('listening', flush=True)
+c, peer = srv.accept()
+c.settimeout(30)
+total = 0
+while True:
+    data = c.recv(65536)
+    if not data:
+        break
+    c.sendall(data)
+    total += len(data)
+c.close()
+print('echoed', total, flush=True)
+"""
+
+# A kernel server on KERNEL_IP:port that accepts one connection and sends nothing.
+SILENT_SERVER = f"""
+import socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('{harness.KERNEL_IP}', int(sys.argv[1])))
+srv.listen(4)
+srv.settimeout(30)
+print('listening', flush=True)
+c, peer = srv.accept()
+print('accepted', flush=True)
+time.sleep(60)
+"""
+
+# A kernel client of STACK_IP:port: sends n bytes, then reports how the connection ended.
+KERNEL_CLIENT = f"""
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(('{harness.STACK_IP}', port), timeout=10)
+if n:
+    s.sendall(b'x' * n)
+print('sent', n, flush=True)
+s.settimeout(15)
+try:
+    data = s.recv(4096)
+    print('eof' if not data else 'data %d' % len(data), flush=True)
+except ConnectionResetError:
+    print('reset', flush=True)
+except socket.timeout:
+    print('timeout', flush=True)
+"""
+
+
+def test_separate_server_process_answers_curl():
+    with Stack("shttp") as stack, Processes(stack) as procs:
+        httpd = procs.httpd("--response-size", "1000")
+        status, head, body = get(stack, URL)
+        assert status.startswith("HTTP/1.1 200 OK"), head
+        assert re.search(r"(?im)^content-length: 1000$", head), head
+        assert len(body) == 1000, len(body)
+
+        opens = stack.counters()["tcp_passive_opens"]
+        result = stack.ns(["curl", "-sv", "--max-time", "10", "-o", "/dev/null", "-o", "/dev/null", URL, URL])
+        assert "Re-using existing connection" in result.stderr or "Reusing existing connection" in result.stderr, \
+            result.stderr
+        assert result.stderr.count("< HTTP/1.1 200 OK") == 2, result.stderr
+        assert stack.counters()["tcp_passive_opens"] == opens + 1, stack.counters()
+
+        listed = list(apps(stack).values())
+        assert len(listed) == 1, listed
+        assert listed[0]["pid"] == httpd.pid, (listed, httpd.pid)
+        assert listed[0]["name"] == "synwave-httpd", listed
+        assert listed[0]["phase"] == "live", listed
+        assert listed[0]["accepted"] == 2, listed
+
+        httpd.signal(signal.SIGTERM)
+        code = httpd.wait(10)
+        assert code == 0, f"httpd exit {code}:\n{httpd.output()}"
+        assert "synwave-httpd: stopped" in httpd.output(), httpd.output()
+        stack.wait_for(lambda: not apps(stack), what="the apps list to empty after httpd stopped")
+    assert_clean_stop(stack)
+
+
+def test_client_process_to_kernel_echo_server():
+    size = 2 * 1024 * 1024
+    with Stack("secho") as stack, Processes(stack) as procs:
+        server = procs.kernel(ECHO_SERVER, 7000, name="kernel echo server")
+        server.expect(r"^listening$")
+        client = procs.tool("echo-client", harness.KERNEL_IP, 7000, size)
+        expect_connected(stack, client, 7000)
+        code = client.wait(30)
+        assert code == 0, f"echo-client exit {code}:\n{client.output()}"
+        client.expect(rf"^ok sent={size} received={size}$", timeout=0)
+        server.expect(rf"^echoed {size}$")
+    assert_clean_stop(stack)
+
+
+def test_two_applications_at_once():
+    with Stack("stwo") as stack, Processes(stack) as procs:
+        first = procs.httpd("--port", "80", "--response-size", "100", name="httpd :80")
+        second = procs.httpd("--port", "8080", "--response-size", "200", name="httpd :8080")
+        assert app_pids(stack) == sorted([first.pid, second.pid]), apps(stack)
+        for url, size in ((URL, 100), (f"http://{harness.STACK_IP}:8080/", 200), (URL, 100)):
+            status, head, body = get(stack, url)
+            assert status.startswith("HTTP/1.1 200 OK"), (url, head)
+            assert len(body) == size, (url, len(body))
+        for process in (first, second):
+            process.signal(signal.SIGTERM)
+            assert process.wait(10) == 0, process.output()
+    assert_clean_stop(stack)
+
+
+def test_sigkill_closes_connections_as_linux_does():
+    with Stack("skill") as stack, Processes(stack) as procs:
+        holder = procs.tool("hold-server", 9000)
+        holder.expect(r"^listening 9000$")
+        unread = procs.kernel(KERNEL_CLIENT, 9000, 100, name="kernel client (100 bytes unread)")
+        unread.expect(r"^sent 100$")
+        peer = holder.expect(r"^accepted 1 (\S+)$").group(1)  # checked last: the rest does not depend on it
+        quiet = procs.kernel(KERNEL_CLIENT, 9000, 0, name="kernel client (nothing sent)")
+        quiet.expect(r"^sent 0$")
+        holder.expect(r"^accepted 2 ")
+        # The 100 bytes are in the application's receive ring, unread: that makes its close an RST.
+        stack.wait_for(lambda: sum(a["bytes_in"] for a in apps(stack).values()) >= 100,
+                       what="the 100 bytes in the application's ring")
+        assert app_pids(stack) == [holder.pid], apps(stack)
+
+        holder.signal(signal.SIGKILL)
+        assert holder.wait(5) == -signal.SIGKILL
+        ended = unread.expect(r"^(reset|eof|data \d+|timeout)$", timeout=15).group(1)
+        assert ended == "reset", f"with unread data: {ended} (expected an RST)"
+        ended = quiet.expect(r"^(reset|eof|data \d+|timeout)$", timeout=15).group(1)
+        assert ended == "eof", f"without unread data: {ended} (expected a FIN)"
+
+        # The daemon keeps serving: another application attaches and answers.
+        httpd = procs.httpd("--response-size", "10")
+        status, head, body = get(stack, URL)
+        assert status.startswith("HTTP/1.1 200 OK") and len(body) == 10, (head, body)
+        stack.wait_for(lambda: app_pids(stack) == [httpd.pid], timeout=5,
+                       what="the killed application to leave the apps list")
+        httpd.signal(signal.SIGTERM)
+        assert httpd.wait(10) == 0, httpd.output()
+        stack.wait_for(lambda: not apps(stack), timeout=5, what="the apps list to empty")
+        assert peer.startswith(f"{harness.KERNEL_IP}:"), f"sw_accept gave the peer address {peer}"
+    assert_clean_stop(stack)
+
+
+NOBODY = 65534
+
+
+def test_attach_refused_by_socket_mode():
+    # The socket's own mode (0660 by default) keeps other uids out before the daemon sees them.
+    with Stack("sperm") as stack, Processes(stack) as procs:
+        tool = procs.tool("attach", user=NOBODY)
+        assert tool.wait(10) == 1, tool.output()
+        line = tool.expect(r"^refused: ", timeout=0).string
+        assert line.startswith("refused: errno=EACCES "), line
+        assert "shim.sock" in line, line
+        assert stack.telemetry("/synwave/apps")["refused_total"] == 0  # the daemon never saw it
+    assert_clean_stop(stack)
+
+
+def test_attach_refused_by_daemon_credential_check():
+    # A socket everyone may open: the daemon's SO_PEERCRED check refuses.
+    with Stack("sdeny", shim_lines="mode = 0666") as stack, Processes(stack) as procs:
+        tool = procs.tool("attach", user=NOBODY)
+        assert tool.wait(10) == 1, tool.output()
+        line = tool.expect(r"^refused: ", timeout=0).string
+        assert stack.telemetry("/synwave/apps")["refused_total"] == 1
+        assert not apps(stack)
+        assert line.startswith("refused: errno=EACCES "), line
+        assert f"uid {NOBODY}" in line, line
+    assert_clean_stop(stack)
+
+
+def test_attach_allowed_by_allow_uids():
+    with Stack("sallow", shim_lines=f"mode = 0666\nallow_uids = {NOBODY}") as stack, \
+            Processes(stack) as procs:
+        tool = procs.tool("attach", user=NOBODY)
+        assert tool.wait(10) == 0, tool.output()
+        tool.expect(r"^attached$", timeout=0)
+        assert stack.telemetry("/synwave/apps")["refused_total"] == 0
+    assert_clean_stop(stack)
+
+
+def test_daemon_stop_wakes_blocked_calls():
+    with Stack("sstop") as stack, Processes(stack) as procs:
+        server = procs.kernel(SILENT_SERVER, 7001, name="kernel silent server")
+        server.expect(r"^listening$")
+        acceptor = procs.tool("block-accept", 9001)
+        acceptor.expect(r"^blocking$")
+        receiver = procs.tool("block-recv", harness.KERNEL_IP, 7001)
+        receiver_problem = None  # reported after the acceptor's part, which does not depend on it
+        try:
+            expect_connected(stack, receiver, 7001)
+            receiver.expect(r"^blocking$")
+            server.expect(r"^accepted$")
+        except AssertionError as error:
+            receiver_problem = error
+        time.sleep(0.5)  # both are asleep inside their calls by now
+
+        stopped = time.monotonic()
+        stack.process.send_signal(signal.SIGTERM)
+
+        def left():  # of the 5 s the tools have to return
+            return max(0.1, 5 - (time.monotonic() - stopped))
+
+        code = acceptor.wait(left())
+        assert code == 0, f"block-accept exit {code}:\n{acceptor.output()}"
+        accept_result = acceptor.expect(r"^accept: (\S+)$", timeout=0).group(1)
+        assert accept_result == "ENETDOWN", f"a blocked sw_accept gave {accept_result} when the daemon stopped"
+        if receiver_problem is not None:
+            receiver.wait(left())
+            raise AssertionError(f"{receiver_problem}\nblock-recv after the daemon stopped:\n{receiver.output()}")
+        code = receiver.wait(left())
+        assert code == 0, f"block-recv exit {code}:\n{receiver.output()}"
+        recv_result = receiver.expect(r"^recv: (\S+)$", timeout=0).group(1)
+        assert recv_result == "ECONNRESET", f"a blocked sw_recv gave {recv_result} when the daemon stopped"
+    assert_clean_stop(stack)
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main([test_separate_server_process_answers_curl,
+                           test_client_process_to_kernel_echo_server,
+                           test_two_applications_at_once,
+                           test_sigkill_closes_connections_as_linux_does,
+                           test_attach_refused_by_socket_mode,
+                           test_attach_refused_by_daemon_credential_check,
+                           test_attach_allowed_by_allow_uids,
+                           test_daemon_stop_wakes_blocked_calls]))
