@@ -6,6 +6,7 @@
 // the region), and the TCP peer (segments built by hand, segments sent captured).
 #include "shim/shim_engine.h"
 
+#include <arpa/inet.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -81,7 +82,7 @@ struct TestApp {
     header->events_offset = g.events_offset;
     header->sockets_offset = g.sockets_offset;
     header->buffers_offset = g.buffers_offset;
-    header->local_addresses[0] = kLocalIp.value;
+    header->local_addresses[0] = htonl(kLocalIp.value);  // network order, as the attach thread writes it
     header->mtu = 1500;
     header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
     event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -345,7 +346,7 @@ class ShimEngineTest : public tcp::testing::TcpTest {
     const auto entry = take_accept(other, slot);
     ASSERT_TRUE(entry.has_value());
     EXPECT_EQ(entry->remote_port, 41000);
-    EXPECT_EQ(entry->remote_addr, kPeerIp.value);
+    EXPECT_EQ(entry->remote_addr, htonl(kPeerIp.value));
   }
 
   AppTable table_{4, 1};
@@ -393,10 +394,10 @@ TEST_F(ShimEngineTest, Listener_SynCompletes_AcceptEntryPublished) {
   const auto entry = take_accept(app, 2);
   ASSERT_TRUE(entry.has_value());
   EXPECT_GE(entry->connection, 0);
-  EXPECT_EQ(entry->remote_addr, kPeerIp.value);
+  EXPECT_EQ(entry->remote_addr, htonl(kPeerIp.value));
   EXPECT_EQ(entry->remote_port, 40000);
   EXPECT_EQ(entry->engine, 0);
-  EXPECT_EQ(entry->local_addr, kLocalIp.value);
+  EXPECT_EQ(entry->local_addr, htonl(kLocalIp.value));
   EXPECT_EQ(engine_->owner_of(entry->connection), app.id);
   EXPECT_EQ(counters(0).accepted.load(), 0u);  // counted when adopted
   EXPECT_EQ(counters(0).events.load(), 1u);
@@ -422,9 +423,9 @@ TEST_F(ShimEngineTest, Adopt_PeerData_LandsInReceiveRing) {
   EXPECT_EQ(adopted.result, 0);
   SocketShared& sh = app.sock(5);
   EXPECT_EQ(sh.flags.load(), kFlagConnected);
-  EXPECT_EQ(sh.local_addr, kLocalIp.value);
+  EXPECT_EQ(sh.local_addr, htonl(kLocalIp.value));
   EXPECT_EQ(sh.local_port, kPort);
-  EXPECT_EQ(sh.remote_addr, kPeerIp.value);
+  EXPECT_EQ(sh.remote_addr, htonl(kPeerIp.value));
   EXPECT_EQ(sh.remote_port, 40000);
   EXPECT_EQ(sh.engine.load(), 0u);
   EXPECT_EQ(sh.state.load(), static_cast<std::uint32_t>(tcp::State::kEstablished));
@@ -742,7 +743,7 @@ TEST_F(ShimEngineTest, Shutdown_WriteAfterBytes_DataThenFinAndWriteShutFlag) {
 
 TEST_F(ShimEngineTest, Connect_PeerAnswers_ConnectedFlagEventAndData) {
   TestApp& app = attach(0);
-  const Completion started = call(app, Op::kConnect, 4, {kPeerIp.value, 9000, 0, 0});
+  const Completion started = call(app, Op::kConnect, 4, {htonl(kPeerIp.value), 9000, 0, 0});
   EXPECT_EQ(started.result, -EINPROGRESS);
   const Sent syn = one_sent();
   ASSERT_TRUE(syn.is(SYN)) << syn.describe();
@@ -757,7 +758,7 @@ TEST_F(ShimEngineTest, Connect_PeerAnswers_ConnectedFlagEventAndData) {
   EXPECT_TRUE(one_sent().is(ACK));
   poll();
   EXPECT_EQ(sh.flags.load(), kFlagConnected);
-  EXPECT_EQ(sh.remote_addr, kPeerIp.value);
+  EXPECT_EQ(sh.remote_addr, htonl(kPeerIp.value));
   EXPECT_EQ(sh.remote_port, 9000);
   EXPECT_EQ(sh.state.load(), static_cast<std::uint32_t>(tcp::State::kEstablished));
   const auto ev = events(app);
@@ -775,7 +776,7 @@ TEST_F(ShimEngineTest, Connect_PeerAnswers_ConnectedFlagEventAndData) {
 
 TEST_F(ShimEngineTest, Connect_PeerRefuses_ErrorAndClosedFlags) {
   TestApp& app = attach(0);
-  EXPECT_EQ(call(app, Op::kConnect, 4, {kPeerIp.value, 9000, 0, 0}).result, -EINPROGRESS);
+  EXPECT_EQ(call(app, Op::kConnect, 4, {htonl(kPeerIp.value), 9000, 0, 0}).result, -EINPROGRESS);
   const Sent syn = one_sent();
   ASSERT_TRUE(syn.is(SYN));
   peer_sends(RST | ACK, 0, syn.seq() + 1, {}, {}, 0, 9000, syn.tcp.src_port);
