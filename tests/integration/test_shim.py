@@ -424,6 +424,22 @@ def test_daemon_stop_wakes_blocked_calls():
     assert_clean_stop(stack)
 
 
+def test_listener_on_every_engine():
+    """Two engines on a two-queue TAP: the kernel spreads its flows over both queues; one listen
+    listens on both engines, and the connections accepted by either reach the one application."""
+    count = 40
+    with Stack("sengines", lcores="0-1") as stack, Processes(stack) as procs:
+        procs.httpd("--response-size", "10")
+        codes = [get(stack, URL)[0] for _ in range(count)]
+        assert all(code.startswith("HTTP/1.1 200 OK") for code in codes), codes
+        per_engine = [stack.telemetry("/synwave/counters", str(e))["tcp_passive_opens"] for e in (0, 1)]
+        assert sum(per_engine) == count, per_engine
+        assert min(per_engine) > 0, f"all {count} connections on one engine: {per_engine}"
+        listed = list(apps(stack).values())
+        assert len(listed) == 1 and listed[0]["accepted"] == count, listed
+    assert_clean_stop(stack)
+
+
 if __name__ == "__main__":
     sys.exit(harness.main([test_separate_server_process_answers_curl,
                            test_client_process_to_kernel_echo_server,
@@ -432,4 +448,5 @@ if __name__ == "__main__":
                            test_attach_refused_by_socket_mode,
                            test_attach_refused_by_daemon_credential_check,
                            test_attach_allowed_by_allow_uids,
-                           test_daemon_stop_wakes_blocked_calls]))
+                           test_daemon_stop_wakes_blocked_calls,
+                           test_listener_on_every_engine]))
