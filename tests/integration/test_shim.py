@@ -350,6 +350,50 @@ def test_sigkill_closes_connections_as_linux_does():
     assert_clean_stop(stack)
 
 
+# A kernel client that sends as fast as the connection takes, until nothing moved for 2 s; then
+# reports how much went and stays connected (the test ends it).
+FLOOD_CLIENT = f"""
+import socket, sys, time
+s = socket.create_connection(('{harness.STACK_IP}', int(sys.argv[1])), timeout=10)
+s.setblocking(False)
+chunk, total, last = b'y' * 65536, 0, time.monotonic()
+while time.monotonic() - last < 2 and total < 256 * 1024 * 1024:
+    try:
+        total += s.send(chunk)
+        last = time.monotonic()
+    except BlockingIOError:
+        time.sleep(0.01)
+print('stalled', total, flush=True)
+time.sleep(60)
+"""
+
+
+def test_slow_application_fills_only_its_own_buffers():
+    """An application that never reads: its receive ring fills, then TCP's buffer, and the window
+    closes on the sender; another application is served all along."""
+    with Stack("sslow") as stack, Processes(stack) as procs:
+        holder = procs.tool("hold-server", 9002)
+        holder.expect(r"^listening 9002$")
+        httpd = procs.httpd("--response-size", "10")
+        flood = procs.kernel(FLOOD_CLIENT, 9002, name="kernel client sending")
+        holder.expect(r"^accepted 1 ")
+        total = int(flood.expect(r"^stalled (\d+)$", timeout=60).group(1))
+        # What went: the ring (64 KiB), TCP's receive buffer (tcp_rmem max 6 MiB at most) and what
+        # the kernel's own send buffer holds: far from the 256 MiB the sender would have sent.
+        assert 0 < total < 16 * 1024 * 1024, total
+        holder_app = [a for a in apps(stack).values() if a["pid"] == holder.pid][0]
+        assert holder_app["bytes_in"] == 65536, holder_app  # its own ring exactly full, no more
+        rows = stack.telemetry("/synwave/tcp/connections")
+        queued = [row["recv_q"] for key, row in rows.items() if isinstance(row, dict) and row["local"].endswith(":9002")
+                  and row["state"] == "ESTAB"]
+        assert queued and queued[0] > 0, rows  # the rest waits in TCP, unread, and the window is closed
+        status, head, body = get(stack, URL)
+        assert status.startswith("HTTP/1.1 200 OK") and len(body) == 10, (head, body)
+        httpd.signal(signal.SIGTERM)
+        assert httpd.wait(10) == 0, httpd.output()
+    assert_clean_stop(stack)
+
+
 NOBODY = 65534
 
 
@@ -445,6 +489,7 @@ if __name__ == "__main__":
                            test_client_process_to_kernel_echo_server,
                            test_two_applications_at_once,
                            test_sigkill_closes_connections_as_linux_does,
+                           test_slow_application_fills_only_its_own_buffers,
                            test_attach_refused_by_socket_mode,
                            test_attach_refused_by_daemon_credential_check,
                            test_attach_allowed_by_allow_uids,
