@@ -270,5 +270,42 @@ TEST(FormatTcpInfo, FollowsSsTcpStatsPrint) {
   EXPECT_EQ(format_tcp_info(with_info({}, 1)), "\t retrans:1/0");
 }
 
+// --- the shim's applications ----------------------------------------------------------------
+
+TEST(ConnectionsPage, OwnerPrintedLikeSsP) {
+  const auto page = parse_connections_page(parse(
+      R"({"total":1,"offset":0,"next":1,"0":{"state":"ESTAB","local":"198.18.0.2:80","remote":"198.18.0.1:40000",)"
+      R"("recv_q":0,"send_q":0,"timer":"off","expires_ms":0,"retransmits":0,"engine":0,"app":3,"app_pid":4242}})"));
+  ASSERT_TRUE(page.has_value());
+  Connection c = page->connections[0];
+  EXPECT_EQ(c.app, 3u);
+  EXPECT_EQ(c.app_pid, 4242);
+  c.app_name = "synwave-httpd";
+  EXPECT_EQ(format_connection(c),
+            "ESTAB      0      0      198.18.0.2:80       198.18.0.1:40000 users:((\"synwave-httpd\",pid=4242,app=3))");
+}
+
+TEST(FormatApps, OneLinePerApplicationThenTotals) {
+  const Json apps = parse(
+      R"({"attached_total":3,"refused_total":1,"detached_total":2,"faults_total":0,)"
+      R"("app3":{"pid":4242,"uid":0,"gid":0,"name":"synwave-httpd","phase":"live","max_sockets":4096,)"
+      R"("region_bytes":539492352,"sockets":2,"requests":10,"bad_requests":0,"events":7,"event_overflows":0,)"
+      R"("wakeups":5,"accepted":1,"bytes_in":74,"bytes_out":183,"resets_on_exit":0,"closed_on_exit":0,"faulted":0}})");
+  const auto text = format_apps(apps);
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(*text,
+            "APP  PID      UID    NAME             STATE  SOCKETS  ACCEPTED  BYTES-IN    BYTES-OUT   REQUESTS  BAD  "
+            "OVERFLOWS  WAKEUPS  EXIT-RST  EXIT-FIN\n"
+            "3    4242     0      synwave-httpd    live   2        1         74          183         10        0    "
+            "0          5        0         0\n"
+            "attached 3 refused 1 detached 2 faults 0\n");
+  const auto names = app_names(apps);
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_EQ(names[0].first, 3u);
+  EXPECT_EQ(names[0].second, "synwave-httpd");
+  EXPECT_FALSE(format_apps(parse(R"({"app1":{"pid":1}})")).has_value());  // fields missing
+  EXPECT_FALSE(format_apps(parse("[]")).has_value());
+}
+
 }  // namespace
 }  // namespace synwave::ctl
