@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -400,6 +401,7 @@ int Client::wait(int timeout_ms) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(busy_poll_us_);
     while (std::chrono::steady_clock::now() < until) {
       if (pump() || completions_pending() || daemon_down()) return 0;
+      sched_yield();  // an engine sharing this CPU runs meanwhile; alone, this returns at once
     }
   }
   std::unique_lock leader(sleep_mutex_, std::try_to_lock);

@@ -34,6 +34,7 @@ struct ShimEngine::App {
   bool wake = false;       // published since its eventfd was last written
   bool active = false;     // published in this iteration
   Instant wake_since{};    // the first publication it has not been woken for
+  bool unseen = false;     // published since this engine last yielded the CPU
   bool leaving = false;    // it left or faulted: no more requests; release once drained
   bool released = false;
 };
@@ -211,10 +212,12 @@ void ShimEngine::poll(Instant now) {
   if (tcp_ == nullptr) return;
   now_ = now;
   sync_apps();
+  bool busy = false;  // anything done for an application in this iteration
   for (unsigned i : active_) {
     App& app = *apps_[i];
-    if (!app.leaving) serve_requests(app);
+    if (!app.leaving) busy |= serve_requests(app);
   }
+  busy |= !retry_.empty();
   if (!retry_.empty()) {
     retry_next_.swap(retry_);
     for (auto [index, slot] : retry_next_) {
@@ -227,8 +230,11 @@ void ShimEngine::poll(Instant now) {
     retry_next_.clear();
   }
   int ready[256];
-  for (std::size_t n; (n = tcp_->take_ready(ready)) > 0;)
+  for (std::size_t n; (n = tcp_->take_ready(ready)) > 0;) {
+    busy = true;
     for (std::size_t i = 0; i < n; ++i) on_tcp_ready(ready[i]);
+  }
+  bool app_waits_for_us = false;
   for (unsigned i : active_) {
     App& app = *apps_[i];
     if (app.released) continue;
@@ -241,22 +247,32 @@ void ShimEngine::poll(Instant now) {
     // kWakeCoalescing, not for every event: each wake-up costs it a context switch.
     if (app.wake && (!app.active || now - app.wake_since >= kWakeCoalescing)) wake(app);
     app.active = false;
+    // Awake (not sleeping on its eventfd) with something new from us since we last yielded.
+    app_waits_for_us |= app.unseen && app.region.header().waiting.load(std::memory_order_relaxed) == 0;
   }
-  // An application we just woke may share this engine's CPU: give it the CPU now rather than at
-  // the end of our time slice. On a CPU of its own this costs one system call per wake-up.
-  if (yield_after_wake_) {
+  // An application may share this engine's CPU (a small machine, or more processes than cores):
+  // one we just woke, or one awake with news from us once our streak of work ends, gets the CPU
+  // now rather than at the end of our time slice. Not for nothing: a context switch is dear. On
+  // a CPU of its own this costs one system call per streak, when there is nothing else to do.
+  if (yield_after_wake_ || (!busy && app_waits_for_us)) {
     yield_after_wake_ = false;
+    for (unsigned i : active_) apps_[i]->unseen = false;
     sched_yield();
   }
 }
 
-void ShimEngine::serve_requests(App& app) {
+bool ShimEngine::serve_requests(App& app) {
+  bool served = false;
   for (std::uint32_t c = 0; c < app.requests.size(); ++c) {
     RingConsumer<RequestRing>& in = app.requests[c];
     RingProducer<CompletionRing>& out = app.completions[c];
     std::uint32_t available = 0, room = 0;
-    if (in.available(available) == RingCheck::kCorrupt || out.room(room) == RingCheck::kCorrupt) return fault(app);
+    if (in.available(available) == RingCheck::kCorrupt || out.room(room) == RingCheck::kCorrupt) {
+      fault(app);
+      return true;
+    }
     if (available == 0) continue;
+    served = true;
     // Every request may need a completion: take no more than there is room for (back-pressure).
     std::uint32_t n = std::min({available, room, params_.requests_per_poll});
     bool answered = false;
@@ -265,7 +281,7 @@ void ShimEngine::serve_requests(App& app) {
       in.take(req);
       Completion done;
       handle(app, c, req, done);
-      if (app.leaving) return;  // it faulted
+      if (app.leaving) return true;  // it faulted
       if (req.tag != 0) {
         done.tag = req.tag;
         done.op = req.op;
@@ -281,6 +297,7 @@ void ShimEngine::serve_requests(App& app) {
       app.wake_since = now_ - kWakeCoalescing;  // a thread waits for this answer: no delay
     }
   }
+  return served;
 }
 
 void ShimEngine::handle(App& app, unsigned, const Request& req, Completion& out) {
@@ -715,6 +732,7 @@ void ShimEngine::note_published(App& app) {
     app.wake_since = now_;
   }
   app.active = true;
+  app.unseen = true;
 }
 
 void ShimEngine::wake(App& app) {

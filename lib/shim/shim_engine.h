@@ -70,7 +70,7 @@ class ShimEngine : public Application {
   void fault(App& app);
   void maybe_release(App& app);
 
-  void serve_requests(App& app);
+  bool serve_requests(App& app);  // true when it took requests
   void handle(App& app, unsigned channel, const Request& req, Completion& out);
   std::int64_t open_listener(App& app, std::uint32_t slot, const Request& req);
   std::int64_t open_connection(App& app, std::uint32_t slot, const Request& req);
