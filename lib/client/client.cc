@@ -45,7 +45,12 @@ int Client::attach_locked(const std::string& prefix) {
     last_error_ = "synwave: attach to '" + prefix + "': " + why;
     return -error;
   };
-  const std::string path = std::string(shim::kRunDirectory) + "/" + prefix + "/" + shim::kSocketName;
+  // The daemon's [shim] directory, when its configuration moved it from /run/synwave/<prefix>.
+  const char* directory = std::getenv("SYNWAVE_SHIM_DIR");
+  const std::string path = (directory != nullptr && *directory != '\0'
+                                ? std::string(directory)
+                                : std::string(shim::kRunDirectory) + "/" + prefix) +
+                           "/" + shim::kSocketName;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return failed(ENAMETOOLONG, "path too long");
