@@ -193,16 +193,24 @@ bool Client::daemon_down() const {
 // --- sockets ------------------------------------------------------------------------------------
 
 int Client::allocate_socket() {
-  std::lock_guard lock(slots_mutex_);
-  if (free_slots_.empty()) {
-    pump();
-    if (free_slots_.empty()) return -EMFILE;
+  int s = -1;
+  for (int attempt = 0; attempt < 2 && s < 0; ++attempt) {
+    {
+      std::lock_guard lock(slots_mutex_);
+      if (!free_slots_.empty()) {
+        s = free_slots_.back();
+        free_slots_.pop_back();
+      }
+    }
+    if (s < 0 && attempt == 0) pump();  // released slots may be waiting in the event rings
   }
-  const int s = free_slots_.back();
-  free_slots_.pop_back();
+  if (s < 0) return -EMFILE;
   Socket& sock = sockets_[s];
   {
+    // Not under slots_mutex_: a thread still blocked on the old socket in this slot leaves (it
+    // sees `closed` when it wakes) and may need slots_mutex_ on its way out, through pump().
     std::scoped_lock both(sock.rx_mutex, sock.tx_mutex);
+    sock.closed.store(false, std::memory_order_relaxed);
     sock.kind = Kind::kCreated;
     sock.nonblocking = sock.cloexec = sock.bound = sock.accepted = sock.connect_started = false;
     sock.error_consumed = sock.shut_read = sock.shut_write = false;

@@ -30,7 +30,10 @@ enum class Kind : std::uint8_t { kFree, kCreated, kListener, kConnection, kClosi
 struct Socket {
   std::mutex rx_mutex;  // readers (and accept on a listener)
   std::mutex tx_mutex;  // writers
-  Kind kind = Kind::kFree;
+  // Read without the socket's mutexes by every call (and by sw_close from another thread).
+  std::atomic<Kind> kind{Kind::kFree};
+  // Set by sw_close: a call blocked on this socket in another thread returns EBADF when it wakes.
+  std::atomic<bool> closed{false};
   bool nonblocking = false;
   bool cloexec = false;
   bool bound = false;

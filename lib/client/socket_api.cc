@@ -157,6 +157,7 @@ ssize_t do_send(int s, const iovec* iov, int iovcnt, int flags) {
       return done > 0 ? static_cast<ssize_t>(done) : broken_pipe(flags);
     if (!connected(s, *sock)) {
       if (nonblocking) return done > 0 ? static_cast<ssize_t>(done) : fail(EAGAIN);
+      if (sock->closed.load(std::memory_order_acquire)) return fail(EBADF);
       if (client().wait(-1) == -EINTR && done == 0) return fail(EINTR);
       continue;
     }
@@ -171,6 +172,7 @@ ssize_t do_send(int s, const iovec* iov, int iovcnt, int flags) {
       sh.tx_wanted.store(1, std::memory_order_seq_cst);
       if (sh.tx_tail.value.load(std::memory_order_seq_cst) != tail) continue;
       if (nonblocking) return done > 0 ? static_cast<ssize_t>(done) : fail(EAGAIN);
+      if (sock->closed.load(std::memory_order_acquire)) return fail(EBADF);
       if (client().wait(-1) == -EINTR) return done > 0 ? static_cast<ssize_t>(done) : fail(EINTR);
       continue;
     }
@@ -238,6 +240,7 @@ ssize_t do_recv(int s, const iovec* iov, int iovcnt, int flags) {
     if (sock->shut_read || (f & (shim::kFlagPeerClosed | shim::kFlagClosed))) return 0;
     if (client().daemon_down()) return fail(ECONNRESET);
     if (nonblocking) return fail(EAGAIN);
+    if (sock->closed.load(std::memory_order_acquire)) return fail(EBADF);
     if (client().wait(-1) == -EINTR) return fail(EINTR);
   }
 }
@@ -366,6 +369,7 @@ int sw_accept4(int s, sockaddr* addr, socklen_t* len, int flags) {
       return child;
     }
     if (sock->nonblocking) return fail(EAGAIN);
+    if (sock->closed.load(std::memory_order_acquire)) return fail(EBADF);
     if (client().wait(-1) == -EINTR) return fail(EINTR);
   }
 }
@@ -419,6 +423,7 @@ int sw_connect(int s, const sockaddr* addr, socklen_t len) {
     if (int e = take_error(s, *sock); e != 0) return fail(e);
     if (f & shim::kFlagClosed) return fail(ECONNREFUSED);
     if (client().daemon_down()) return fail(ENETDOWN);
+    if (sock->closed.load(std::memory_order_acquire)) return fail(EBADF);
     if (client().wait(-1) == -EINTR) return fail(EINTR);
   }
 }
@@ -484,11 +489,11 @@ int sw_close(int s) {
     client().free_socket(s);
     return 0;
   }
-  {
-    std::scoped_lock both(sock->rx_mutex, sock->tx_mutex);
-    sock->releases_owed = kind == Kind::kListener ? client().engines() : 1;
-    sock->kind = Kind::kClosing;
-  }
+  // Not under the socket's mutexes: another thread may be blocked in a call on it (it returns
+  // EBADF once it wakes, as the release below wakes it).
+  sock->releases_owed = kind == Kind::kListener ? client().engines() : 1;
+  sock->closed.store(true, std::memory_order_release);
+  sock->kind = Kind::kClosing;
   if (client().daemon_down()) return 0;  // nothing to tell; the slot is not reused
   shim::Request req;
   req.op = shim::Op::kClose;

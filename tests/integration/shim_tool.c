@@ -9,6 +9,8 @@
  *   shim-tool hold-server PREFIX PORT           listens, accepts, reads nothing, never exits
  *   shim-tool block-accept PREFIX PORT          listens and blocks in sw_accept
  *   shim-tool block-recv PREFIX IP PORT         connects and blocks in sw_recv
+ *   shim-tool close-while-blocked PREFIX IP PORT  connects; one thread blocks in sw_recv, the
+ *                                               main thread closes the socket under it
  *   shim-tool attach PREFIX                     attaches, nothing more
  *
  * The modes that connect print "connected LOCAL PEER" (IP:PORT each) once connected.
@@ -20,11 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -59,6 +63,7 @@ static int usage(void) {
         "       shim-tool hold-server PREFIX PORT\n"
         "       shim-tool block-accept PREFIX PORT\n"
         "       shim-tool block-recv PREFIX IP PORT\n"
+        "       shim-tool close-while-blocked PREFIX IP PORT\n"
         "       shim-tool attach PREFIX\n",
         stderr);
   return 2;
@@ -277,6 +282,36 @@ static int block_recv(const char* ip, unsigned long port) {
   }
 }
 
+static void* recv_thread(void* arg) {
+  const int s = *(const int*)arg;
+  char buf[64];
+  const ssize_t r = sw_recv(s, buf, sizeof buf, 0);
+  const int error = errno;
+  if (r < 0) say("recv: %s", errno_name(error));
+  else say("recv: %zd", r);
+  return NULL;
+}
+
+/* Linux lets close() return while another thread sits in recv() on the socket; the shim's
+ * sw_close must not wait for that thread either, and the thread must not read another socket's
+ * bytes if the slot is reused: it returns EBADF. */
+static int close_while_blocked(const char* ip, unsigned long port) {
+  static int s;
+  s = connect_to(ip, port);
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, recv_thread, &s) != 0) {
+    say("pthread_create failed");
+    return 1;
+  }
+  struct timespec pause = {0, 300 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  say("closing");
+  if (sw_close(s) != 0) die_errno("sw_close");
+  say("closed");
+  pthread_join(thread, NULL);
+  return 0;
+}
+
 static int attach_only(const char* prefix) {
   if (sw_attach(prefix) != 0) {
     const int error = errno;
@@ -312,6 +347,11 @@ int main(int argc, char** argv) {
     if (parse_number(argv[4], 65535, &port) != 0) return usage();
     attach_or_die(prefix);
     return block_recv(argv[3], port);
+  }
+  if (strcmp(mode, "close-while-blocked") == 0 && argc == 5) {
+    if (parse_number(argv[4], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    return close_while_blocked(argv[3], port);
   }
   return usage();
 }

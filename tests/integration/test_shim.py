@@ -468,6 +468,21 @@ def test_daemon_stop_wakes_blocked_calls():
     assert_clean_stop(stack)
 
 
+def test_close_while_another_thread_is_blocked_in_recv():
+    """sw_close returns at once; the thread blocked in sw_recv on that socket returns EBADF."""
+    with Stack("sclose") as stack, Processes(stack) as procs:
+        server = procs.kernel(SILENT_SERVER, 7002, name="kernel silent server")
+        server.expect(r"^listening$")
+        tool = procs.tool("close-while-blocked", harness.KERNEL_IP, 7002)
+        expect_connected(stack, tool, 7002)
+        tool.expect(r"^closing$")
+        tool.expect(r"^closed$", timeout=2)
+        result = tool.expect(r"^recv: (\S+)$", timeout=5).group(1)
+        assert result == "EBADF", f"the blocked sw_recv gave {result}"
+        assert tool.wait(5) == 0, tool.output()
+    assert_clean_stop(stack)
+
+
 def test_listener_on_every_engine():
     """Two engines on a two-queue TAP: the kernel spreads its flows over both queues; one listen
     listens on both engines, and the connections accepted by either reach the one application."""
@@ -494,4 +509,5 @@ if __name__ == "__main__":
                            test_attach_refused_by_daemon_credential_check,
                            test_attach_allowed_by_allow_uids,
                            test_daemon_stop_wakes_blocked_calls,
+                           test_close_while_another_thread_is_blocked_in_recv,
                            test_listener_on_every_engine]))
