@@ -17,6 +17,8 @@
 #include <cstring>
 #include <thread>
 
+#include "shim/fd_passing.h"
+
 namespace synwave::client {
 
 using shim::DaemonState;
@@ -83,25 +85,14 @@ int Client::attach_locked(const std::string& prefix) {
   }
   std::snprintf(request.name, sizeof request.name, "%s", comm);
 
-  iovec iov{&request, sizeof request};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &efd, sizeof efd);
   auto close_both = [&] {
     ::close(fd);
     ::close(efd);
   };
   // A daemon that refuses us may have answered and closed already: a failed send still reads
   // its answer (the reason) before giving up.
-  const bool sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof request);
+  const bool sent = shim::send_with_fd(fd, &request, sizeof request, efd, MSG_NOSIGNAL) ==
+                    static_cast<ssize_t>(sizeof request);
   const int send_error = sent ? 0 : errno;
   pollfd p{fd, POLLIN, 0};
   if (::poll(&p, 1, sent ? 10000 : 100) != 1) {
@@ -110,18 +101,12 @@ int Client::attach_locked(const std::string& prefix) {
     return failed(ETIMEDOUT, "the daemon did not answer");
   }
   shim::AttachReply reply;
-  iovec riov{&reply, sizeof reply};
-  msghdr rmsg{};
-  rmsg.msg_iov = &riov;
-  rmsg.msg_iovlen = 1;
-  alignas(cmsghdr) char rcontrol[CMSG_SPACE(sizeof(int))] = {};
-  rmsg.msg_control = rcontrol;
-  rmsg.msg_controllen = sizeof rcontrol;
-  ssize_t got = ::recvmsg(fd, &rmsg, MSG_CMSG_CLOEXEC);
-  if (got < 0 && errno == ECONNRESET) got = ::recvmsg(fd, &rmsg, MSG_CMSG_CLOEXEC);  // the answer is still queued
-  int memfd = -1;
-  if (cmsghdr* rc = CMSG_FIRSTHDR(&rmsg); rc != nullptr && rc->cmsg_type == SCM_RIGHTS)
-    std::memcpy(&memfd, CMSG_DATA(rc), sizeof memfd);
+  int fds[1] = {-1};
+  int fd_count = 0;
+  ssize_t got = shim::receive_with_fds(fd, &reply, sizeof reply, fds, 1, &fd_count, 0);
+  if (got < 0 && errno == ECONNRESET)  // the answer is still queued behind the reset
+    got = shim::receive_with_fds(fd, &reply, sizeof reply, fds, 1, &fd_count, 0);
+  const int memfd = fd_count == 1 ? fds[0] : -1;
   if (got != static_cast<ssize_t>(sizeof reply)) {
     if (memfd >= 0) ::close(memfd);
     close_both();

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace synwave::shim {
 
@@ -241,6 +242,29 @@ constexpr Geometry geometry(std::uint32_t engines, std::uint32_t channels, std::
   g.buffers_offset = align_up(g.sockets_offset + std::uint64_t{sockets} * sizeof(SocketShared), 4096);
   g.size = g.buffers_offset + std::uint64_t{sockets} * 2 * buffer_bytes;
   return g;
+}
+
+// Writes the header of a fresh (zero-filled) region: what the daemon does when it creates one.
+// `addresses`: kMaxLocalAddresses entries in network order, 0 for none.
+inline RegionHeader* init_region_header(void* base, const Geometry& g, std::uint32_t app_id,
+                                        const std::uint32_t* addresses, std::uint32_t mtu) {
+  auto* header = new (base) RegionHeader{};
+  header->magic = kRegionMagic;
+  header->abi_version = kAbiVersion;
+  header->app_id = app_id;
+  header->region_size = g.size;
+  header->engines = g.engines;
+  header->channels = g.channels;
+  header->sockets = g.sockets;
+  header->buffer_bytes = g.buffer_bytes;
+  header->channels_offset = g.channels_offset;
+  header->events_offset = g.events_offset;
+  header->sockets_offset = g.sockets_offset;
+  header->buffers_offset = g.buffers_offset;
+  for (unsigned k = 0; k < kMaxLocalAddresses; ++k) header->local_addresses[k] = addresses[k];
+  header->mtu = mtu;
+  header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
+  return header;
 }
 
 // Typed views of a mapped region (both sides; the engine uses its own geometry, never the

@@ -390,15 +390,22 @@ std::int64_t ShimEngine::open_listener(App& app, std::uint32_t slot, const Reque
     tcp_->close(s);
     return r;
   }
+  hold(app, slot, s, Kind::kListener);
+  return 0;
+}
+
+// `tcp_socket` is now the application's `slot` on this engine.
+ShimEngine::Sock& ShimEngine::hold(App& app, std::uint32_t slot, int tcp_socket, Kind kind) {
   Sock& sock = app.socks[slot];
   sock = Sock{};
-  sock.tcp = s;
-  sock.kind = Kind::kListener;
-  set_owner(s, Owner{s, app.index, slot, Owner::kListener});
+  sock.tcp = tcp_socket;
+  sock.kind = kind;
+  set_owner(tcp_socket, Owner{tcp_socket, app.index, slot, kind == Kind::kListener ? Owner::kListener : Owner::kAdopted});
   ++app.open;
   app.counters->sockets.fetch_add(1, std::memory_order_relaxed);
-  publish_addresses(app, slot, s);
-  return 0;
+  if (kind == Kind::kConnection) app.region.socket(slot).engine.store(params_.engine, std::memory_order_relaxed);
+  publish_addresses(app, slot, tcp_socket);
+  return sock;
 }
 
 std::int64_t ShimEngine::open_connection(App& app, std::uint32_t slot, const Request& req) {
@@ -412,16 +419,7 @@ std::int64_t ShimEngine::open_connection(App& app, std::uint32_t slot, const Req
     tcp_->close(s);
     return r;
   }
-  Sock& sock = app.socks[slot];
-  sock = Sock{};
-  sock.tcp = s;
-  sock.kind = Kind::kConnection;
-  set_owner(s, Owner{s, app.index, slot, Owner::kAdopted});
-  ++app.open;
-  app.counters->sockets.fetch_add(1, std::memory_order_relaxed);
-  SocketShared& sh = app.region.socket(slot);
-  sh.engine.store(params_.engine, std::memory_order_relaxed);
-  publish_addresses(app, slot, s);
+  hold(app, slot, s, Kind::kConnection);
   return r;
 }
 
@@ -438,17 +436,9 @@ std::int64_t ShimEngine::adopt(App& app, std::uint32_t slot, const Request& req)
     app.counters->bad_requests.fetch_add(1, std::memory_order_relaxed);
     return -EINVAL;
   }
-  Sock& s = app.socks[slot];
-  s = Sock{};
-  s.tcp = id;
-  s.kind = Kind::kConnection;
-  s.flags = kFlagConnected;  // published by service() below, with the addresses before it
-  set_owner(id, Owner{id, app.index, slot, Owner::kAdopted});
-  ++app.open;
-  app.counters->sockets.fetch_add(1, std::memory_order_relaxed);
+  Sock& s = hold(app, slot, id, Kind::kConnection);
+  s.flags = kFlagConnected;  // published here, with the addresses hold() wrote before it
   app.counters->accepted.fetch_add(1, std::memory_order_relaxed);
-  app.region.socket(slot).engine.store(params_.engine, std::memory_order_relaxed);
-  publish_addresses(app, slot, id);
   app.region.socket(slot).flags.store(kFlagConnected, std::memory_order_release);
   service(app, slot, s);
   return 0;

@@ -76,6 +76,7 @@ class ShimEngine : public Application {
   std::int64_t open_connection(App& app, std::uint32_t slot, const Request& req);
   std::int64_t adopt(App& app, std::uint32_t slot, const Request& req);
   std::int64_t apply_options(App& app, std::uint32_t slot, int tcp_socket);
+  Sock& hold(App& app, std::uint32_t slot, int tcp_socket, Kind kind);
   void request_close(App& app, std::uint32_t slot, Sock& s);
   void finish_close(App& app, std::uint32_t slot, Sock& s);
 

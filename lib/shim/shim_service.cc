@@ -17,6 +17,7 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
+#include "shim/fd_passing.h"
 
 namespace synwave::shim {
 namespace {
@@ -37,21 +38,7 @@ bool make_directories(const std::string& path) {
 
 // Sends `reply` and, when fd >= 0, the descriptor with it.
 void send_reply(int connection, const AttachReply& reply, int fd) {
-  iovec iov{const_cast<AttachReply*>(&reply), sizeof reply};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  (void)::sendmsg(connection, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)send_with_fd(connection, &reply, sizeof reply, fd, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 bool is_eventfd(int fd) {
@@ -237,29 +224,12 @@ void ShimService::handle_attach(int connection) {
   pollfd p{connection, POLLIN, 0};
   if (::poll(&p, 1, 1000) != 1) return refuse(ETIMEDOUT, "no attach request");
   AttachRequest request;
-  iovec iov{&request, sizeof request};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t got = ::recvmsg(connection, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  int event_fd = -1;
-  int extra_fds = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t k = 0; k < count; ++k) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-      if (event_fd < 0) event_fd = fd;
-      else {
-        ::close(fd);
-        ++extra_fds;
-      }
-    }
-  }
+  int fds[2] = {-1, -1};
+  int fd_count = 0;
+  const ssize_t got = receive_with_fds(connection, &request, sizeof request, fds, 2, &fd_count, MSG_DONTWAIT);
+  const int event_fd = fd_count >= 1 ? fds[0] : -1;
+  const int extra_fds = fd_count - 1;
+  if (fd_count == 2) ::close(fds[1]);
   auto refuse_with_fd = [&](int status, const std::string& why) {
     if (event_fd >= 0) ::close(event_fd);
     refuse(status, why);
@@ -313,23 +283,10 @@ void ShimService::handle_attach(int connection) {
     return refuse_with_fd(ENOMEM, "cannot map the region");
   }
   // The pages are zero: every atomic and index starts at 0. The header is what the app reads.
-  auto* header = new (base) RegionHeader{};
-  header->magic = kRegionMagic;
-  header->abi_version = kAbiVersion;
-  header->app_id = next_id_;
-  header->region_size = g.size;
-  header->engines = g.engines;
-  header->channels = g.channels;
-  header->sockets = g.sockets;
-  header->buffer_bytes = g.buffer_bytes;
-  header->channels_offset = g.channels_offset;
-  header->events_offset = g.events_offset;
-  header->sockets_offset = g.sockets_offset;
-  header->buffers_offset = g.buffers_offset;
+  std::uint32_t addresses[kMaxLocalAddresses] = {};
   for (std::size_t k = 0; k < params_.addresses.size() && k < kMaxLocalAddresses; ++k)
-    header->local_addresses[k] = htonl(params_.addresses[k].value);  // network order, as sockaddr_in
-  header->mtu = params_.mtu;
-  header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
+    addresses[k] = htonl(params_.addresses[k].value);  // network order, as sockaddr_in
+  init_region_header(base, g, next_id_, addresses, params_.mtu);
 
   AppSlot& slot = table_->slot(index);
   slot.id = next_id_++;

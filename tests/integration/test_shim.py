@@ -487,7 +487,10 @@ def test_listener_on_every_engine():
     """Two engines on a two-queue TAP: the kernel spreads its flows over both queues; one listen
     listens on both engines, and the connections accepted by either reach the one application."""
     count = 40
-    with Stack("sengines", lcores="0-1") as stack, Processes(stack) as procs:
+    # The TAP hands each ARP reply to one queue, not always the asking engine's (neighbours are
+    # not shared between engines yet: issue #12): more retries make every engine resolve.
+    with Stack("sengines", lcores="0-1", arp_lines="max_retries = 12\nretrans_ms = 200") as stack, \
+            Processes(stack) as procs:
         procs.httpd("--response-size", "10")
         codes = [get(stack, URL)[0] for _ in range(count)]
         assert all(code.startswith("HTTP/1.1 200 OK") for code in codes), codes

@@ -69,22 +69,8 @@ struct TestApp {
     base = static_cast<std::uint8_t*>(mem);
     view = RegionView{base, g};
     // As handle_attach: the pages are zero, the header is constructed and filled.
-    auto* header = new (base) RegionHeader{};
-    header->magic = kRegionMagic;
-    header->abi_version = kAbiVersion;
-    header->app_id = id;
-    header->region_size = g.size;
-    header->engines = g.engines;
-    header->channels = g.channels;
-    header->sockets = g.sockets;
-    header->buffer_bytes = g.buffer_bytes;
-    header->channels_offset = g.channels_offset;
-    header->events_offset = g.events_offset;
-    header->sockets_offset = g.sockets_offset;
-    header->buffers_offset = g.buffers_offset;
-    header->local_addresses[0] = htonl(kLocalIp.value);  // network order, as the attach thread writes it
-    header->mtu = 1500;
-    header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
+    std::uint32_t addresses[kMaxLocalAddresses] = {htonl(kLocalIp.value)};  // network order
+    init_region_header(base, g, id, addresses, 1500);
     event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     EXPECT_GE(event_fd, 0);
     for (std::uint32_t c = 0; c < kChannels; ++c) {
