@@ -375,12 +375,37 @@ bool Client::pump() {
           free_slots_.push_back(s);
         }
       } else {
-        notify(s);
+        changed_.push_back(s);
       }
     }
     ring.release();
   }
+  notify_changed();
   return found;
+}
+
+// The sockets the events named, to every epoll instance watching them: one pass per instance,
+// its lock taken once (not once per event).
+void Client::notify_changed() {
+  if (changed_.empty()) return;
+  std::lock_guard lock(epolls_mutex_);
+  for (auto& instance : epolls_) {
+    if (!instance) continue;
+    Epoll& e = *instance;
+    std::lock_guard el(e.mutex);
+    for (int s : changed_) {
+      if (Interest* i = e.find(s); i != nullptr && !i->in_ready) {
+        i->in_ready = true;
+        e.ready.push_back(s);
+      }
+    }
+    if (!e.ready.empty() && !e.signalled && e.kernel_fd >= 0) {
+      e.signalled = true;
+      const std::uint64_t one = 1;
+      (void)::write(e.event_fd, &one, sizeof one);
+    }
+  }
+  changed_.clear();
 }
 
 bool Client::completions_pending() {
