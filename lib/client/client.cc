@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -24,15 +25,44 @@ namespace synwave::client {
 using shim::DaemonState;
 using shim::RingCheck;
 
+namespace {
+// Never destroyed: usable from atexit handlers. Replaced in a forked child (after_fork_in_child).
+std::atomic<Client*> g_client{nullptr};
+}  // namespace
+
 Client& Client::get() {
-  static Client* client = new Client();  // never destroyed: usable from atexit handlers
-  return *client;
+  Client* client = g_client.load(std::memory_order_acquire);
+  if (client != nullptr) return *client;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_client.store(new Client(), std::memory_order_release);
+    pthread_atfork(nullptr, nullptr, &Client::after_fork_in_child);
+  });
+  return *g_client.load(std::memory_order_acquire);
+}
+
+// A forked child must not touch its parent's rings: they are single-producer, and the parent
+// goes on using them. The child starts unattached instead: the handles it inherited are invalid
+// (EBADF), and its first call attaches it to the daemon as an application of its own. The
+// parent's client is left as it was (its mutexes may be held by threads that do not exist here),
+// and the child's copies of its descriptors are closed so that the daemon sees the parent alone.
+void Client::after_fork_in_child() {
+  Client* old = g_client.load(std::memory_order_relaxed);
+  auto* fresh = new Client();
+  if (old != nullptr) {
+    if (old->attach_fd_ >= 0) ::close(old->attach_fd_);
+    if (old->event_fd_ >= 0) ::close(old->event_fd_);
+    fresh->inherited_prefix_ = old->prefix_;
+  }
+  g_client.store(fresh, std::memory_order_release);
+  forget_thread_channel();
 }
 
 int Client::ensure_attached() {
   if (attached()) return 0;
-  const char* prefix = std::getenv("SYNWAVE_PREFIX");
-  return attach(prefix);
+  // A forked child goes to its parent's daemon; otherwise $SYNWAVE_PREFIX or "synwave".
+  if (!inherited_prefix_.empty()) return attach(inherited_prefix_.c_str());
+  return attach(std::getenv("SYNWAVE_PREFIX"));
 }
 
 int Client::attach(const char* prefix) {
@@ -254,6 +284,8 @@ struct ChannelHolder {
 };
 thread_local ChannelHolder t_channel;
 }  // namespace
+
+void Client::forget_thread_channel() { t_channel.channel = -1; }
 
 // Only a channel this thread had to itself goes back (shared ones are never held here).
 ChannelHolder::~ChannelHolder() {

@@ -127,6 +127,8 @@ class Client {
 
  private:
   Client() = default;
+  static void after_fork_in_child();
+  static void forget_thread_channel();
   int attach_locked(const std::string& prefix);
   int channel_index();
   bool completions_pending();
@@ -135,6 +137,7 @@ class Client {
   std::atomic<bool> attached_{false};
   std::string last_error_;
   std::string prefix_;
+  std::string inherited_prefix_;  // a forked child's: the daemon its parent was attached to
   int attach_fd_ = -1;
   int event_fd_ = -1;
   shim::RegionView region_;

@@ -17,7 +17,8 @@
  * on one socket (as with kernel sockets; reads or writes interleave as they would there). Each
  * thread gets a request channel of its own while channels last (SYNWAVE_CHANNELS, default 4),
  * then threads share channels. Not async-signal-safe. After fork() only the parent keeps the
- * attachment: the child must not use the handles it inherited (docs/shim.md, "Limits").
+ * attachment and its sockets: in the child the inherited handles fail with EBADF, and its first
+ * call attaches it to the daemon as an application of its own (docs/shim.md, "Limits").
  *
  * Blocking calls sleep on an eventfd the daemon signals; SYNWAVE_BUSY_POLL_US spins that many
  * microseconds before sleeping (lower latency, a busy core). When the daemon stops, blocked calls

@@ -11,6 +11,8 @@
  *   shim-tool block-recv PREFIX IP PORT         connects and blocks in sw_recv
  *   shim-tool close-while-blocked PREFIX IP PORT  connects; one thread blocks in sw_recv, the
  *                                               main thread closes the socket under it
+ *   shim-tool fork-child PREFIX                 a socket, then fork(): what the child and the
+ *                                               parent can do with it
  *   shim-tool attach PREFIX                     attaches, nothing more
  *
  * The modes that connect print "connected LOCAL PEER" (IP:PORT each) once connected.
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client/synwave_client.h"
@@ -64,6 +67,7 @@ static int usage(void) {
         "       shim-tool block-accept PREFIX PORT\n"
         "       shim-tool block-recv PREFIX IP PORT\n"
         "       shim-tool close-while-blocked PREFIX IP PORT\n"
+        "       shim-tool fork-child PREFIX\n"
         "       shim-tool attach PREFIX\n",
         stderr);
   return 2;
@@ -312,6 +316,31 @@ static int close_while_blocked(const char* ip, unsigned long port) {
   return 0;
 }
 
+/* After fork() the child must not use its parent's attachment: the inherited handle fails with
+ * EBADF and a new socket attaches the child as an application of its own. The parent's socket
+ * keeps working. */
+static int fork_child(void) {
+  const int s = sw_socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) die_errno("sw_socket");
+  say("parent socket %d", s);
+  const pid_t child = fork();
+  if (child < 0) die_errno("fork");
+  if (child == 0) {
+    const int r = sw_fcntl(s, F_GETFL, 0);
+    say("child inherited: %s", r < 0 ? errno_name(errno) : "usable");
+    const int own = sw_socket(AF_INET, SOCK_STREAM, 0);
+    say("child socket: %s", own < 0 ? errno_name(errno) : "ok");
+    fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  const int r = sw_fcntl(s, F_GETFL, 0);
+  say("parent after fork: %s", r < 0 ? errno_name(errno) : "ok");
+  say("holding");
+  for (;;) pause();
+}
+
 static int attach_only(const char* prefix) {
   if (sw_attach(prefix) != 0) {
     const int error = errno;
@@ -347,6 +376,10 @@ int main(int argc, char** argv) {
     if (parse_number(argv[4], 65535, &port) != 0) return usage();
     attach_or_die(prefix);
     return block_recv(argv[3], port);
+  }
+  if (strcmp(mode, "fork-child") == 0 && argc == 3) {
+    attach_or_die(prefix);
+    return fork_child();
   }
   if (strcmp(mode, "close-while-blocked") == 0 && argc == 5) {
     if (parse_number(argv[4], 65535, &port) != 0) return usage();

@@ -483,6 +483,23 @@ def test_close_while_another_thread_is_blocked_in_recv():
     assert_clean_stop(stack)
 
 
+def test_fork_child_starts_detached():
+    """After fork() the child's inherited handle is invalid (EBADF) and its own socket attaches it
+    as a second application; the parent's socket keeps working, and the child's exit leaves the
+    parent attached."""
+    with Stack("sfork") as stack, Processes(stack) as procs:
+        tool = procs.tool("fork-child")
+        tool.expect(r"^parent socket \d+$")
+        assert tool.expect(r"^child inherited: (\S+)$").group(1) == "EBADF"
+        assert tool.expect(r"^child socket: (\S+)$").group(1) == "ok"
+        assert tool.expect(r"^parent after fork: (\S+)$").group(1) == "ok"
+        tool.expect(r"^holding$")
+        stack.wait_for(lambda: app_pids(stack) == [tool.pid], timeout=5,
+                       what="the child's own attachment to go with it, the parent's to stay")
+        assert stack.telemetry("/synwave/apps")["attached_total"] == 2
+    assert_clean_stop(stack)
+
+
 def test_listener_on_every_engine():
     """Two engines on a two-queue TAP: the kernel spreads its flows over both queues; one listen
     listens on both engines, and the connections accepted by either reach the one application."""
@@ -513,4 +530,5 @@ if __name__ == "__main__":
                            test_attach_allowed_by_allow_uids,
                            test_daemon_stop_wakes_blocked_calls,
                            test_close_while_another_thread_is_blocked_in_recv,
+                           test_fork_child_starts_detached,
                            test_listener_on_every_engine]))
