@@ -412,20 +412,21 @@ bool Client::pump() {
     }
     ring.release();
   }
-  notify_changed();
+  notify_sockets(changed_);
+  changed_.clear();
   return found;
 }
 
 // The sockets the events named, to every epoll instance watching them: one pass per instance,
 // its lock taken once (not once per event).
-void Client::notify_changed() {
-  if (changed_.empty()) return;
+void Client::notify_sockets(std::span<const int> sockets) {
+  if (sockets.empty()) return;
   std::lock_guard lock(epolls_mutex_);
   for (auto& instance : epolls_) {
     if (!instance) continue;
     Epoll& e = *instance;
     std::lock_guard el(e.mutex);
-    for (int s : changed_) {
+    for (int s : sockets) {
       if (Interest* i = e.find(s); i != nullptr && !i->in_ready) {
         i->in_ready = true;
         e.ready.push_back(s);
@@ -437,7 +438,6 @@ void Client::notify_changed() {
       (void)::write(e.event_fd, &one, sizeof one);
     }
   }
-  changed_.clear();
 }
 
 bool Client::completions_pending() {
@@ -503,27 +503,7 @@ void Client::always_wake() {
 
 // --- epoll ----------------------------------------------------------------------------------------
 
-void Client::notify(int s) {
-  Socket& sock = sockets_[s];
-  if (sock.epolls.empty()) return;
-  std::lock_guard lock(epolls_mutex_);
-  for (int ep : sock.epolls) {
-    if (ep < 0 || static_cast<std::size_t>(ep) >= epolls_.size() || !epolls_[ep]) continue;
-    Epoll& e = *epolls_[ep];
-    std::lock_guard el(e.mutex);
-    if (Interest* i = e.find(s); i != nullptr && !i->in_ready) {
-      i->in_ready = true;
-      e.ready.push_back(s);
-    }
-    // Only a descriptor handed out (sw_epoll_fd) needs to become readable: skip the system call
-    // otherwise.
-    if (!e.ready.empty() && !e.signalled && e.kernel_fd >= 0) {
-      e.signalled = true;
-      const std::uint64_t one = 1;
-      (void)::write(e.event_fd, &one, sizeof one);
-    }
-  }
-}
+void Client::notify(int s) { notify_sockets(std::span<const int>(&s, 1)); }
 
 int Client::epoll_create() {
   auto e = std::make_unique<Epoll>();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -161,7 +162,7 @@ class Client {
   std::mutex events_mutex_;
   std::vector<shim::RingConsumer<EventQueue>> events_;  // per engine
   std::vector<int> changed_;  // sockets named by the events being drained (under events_mutex_)
-  void notify_changed();
+  void notify_sockets(std::span<const int> sockets);
 
   std::mutex sleep_mutex_;      // held by the one thread that sleeps on the eventfd
   std::mutex followers_mutex_;

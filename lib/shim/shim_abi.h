@@ -141,7 +141,6 @@ enum SocketFlag : std::uint32_t {
   kFlagPeerClosed = 1u << 1,   // the peer's FIN: once the receive ring is empty, reads return 0
   kFlagError = 1u << 2,        // `error` holds a pending errno (SO_ERROR)
   kFlagClosed = 1u << 3,       // the connection is over (reset, timed out, or both sides closed)
-  kFlagListening = 1u << 4,    // a listener on every engine
   kFlagWriteShut = 1u << 5,    // the engine took SHUT_WR: sends fail with EPIPE
 };
 
