@@ -53,6 +53,19 @@ struct AppSlot {
   std::atomic<bool> released[kMaxEngines] = {};  // engine e has let go (after kDying or its fault)
   std::atomic<bool> fault[kMaxEngines] = {};     // engine e found the rings corrupt: detach it
   AppEngineCounters counters[kMaxEngines];
+
+  // The engines' flags and counters back to zero, for a new application in this slot. Attach
+  // thread only, while the slot is kFree (no engine looks at it).
+  void clear_engine_state() {
+    for (unsigned e = 0; e < kMaxEngines; ++e) {
+      released[e].store(false, std::memory_order_relaxed);
+      fault[e].store(false, std::memory_order_relaxed);
+      AppEngineCounters& c = counters[e];
+      for (auto* counter : {&c.requests, &c.bad_requests, &c.events, &c.event_overflows, &c.wakeups, &c.accepted,
+                            &c.bytes_in, &c.bytes_out, &c.sockets, &c.resets_on_exit, &c.closed_on_exit})
+        counter->store(0, std::memory_order_relaxed);
+    }
+  }
 };
 
 class AppTable {

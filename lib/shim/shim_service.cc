@@ -59,8 +59,7 @@ std::int64_t realtime_ns() {
 ShimService::ShimService(const Params& params)
     : params_(params),
       table_(std::make_unique<AppTable>(params.config.max_apps, params.engines)),
-      connections_(params.config.max_apps, -1),
-      memfds_(params.config.max_apps, -1) {
+      connections_(params.config.max_apps, -1) {
   for (unsigned e = 0; e < params.engines; ++e)
     engines_.push_back(std::make_unique<ShimEngine>(
         *table_, ShimEngine::Params{.engine = e, .requests_per_poll = params.config.requests_per_poll}));
@@ -298,16 +297,8 @@ void ShimService::handle_attach(int connection) {
   slot.region = RegionView{static_cast<std::uint8_t*>(base), g};
   slot.event_fd = event_fd;
   slot.attached_ns = realtime_ns();
-  for (unsigned e = 0; e < kMaxEngines; ++e) {
-    slot.released[e].store(false, std::memory_order_relaxed);
-    slot.fault[e].store(false, std::memory_order_relaxed);
-    AppEngineCounters& c = slot.counters[e];
-    for (auto* counter : {&c.requests, &c.bad_requests, &c.events, &c.event_overflows, &c.wakeups, &c.accepted,
-                          &c.bytes_in, &c.bytes_out, &c.sockets, &c.resets_on_exit, &c.closed_on_exit})
-      counter->store(0, std::memory_order_relaxed);
-  }
+  slot.clear_engine_state();
   connections_[index] = connection;
-  memfds_[index] = memfd;
   // Release: the identity and the region above are visible to an engine that sees kLive.
   slot.phase.store(AppPhase::kLive, std::memory_order_release);
   table_->epoch().fetch_add(1, std::memory_order_release);
@@ -319,7 +310,6 @@ void ShimService::handle_attach(int connection) {
   send_reply(connection, reply, memfd);
   // The application has its own descriptor now; ours would only keep the pages alive longer.
   ::close(memfd);
-  memfds_[index] = -1;
 }
 
 void ShimService::drop_connection(unsigned index) {

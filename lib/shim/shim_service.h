@@ -86,7 +86,6 @@ class ShimService {
   std::unique_ptr<AppTable> table_;
   std::vector<std::unique_ptr<ShimEngine>> engines_;
   std::vector<int> connections_;  // by slot: the attach connection, -1 when none
-  std::vector<int> memfds_;       // by slot
   std::atomic<bool> stopping_{false};
   std::uint32_t next_id_ = 1;
   std::thread thread_;

@@ -139,14 +139,7 @@ class ShimEngineTest : public tcp::testing::TcpTest {
     slot.pid = ::getpid();
     slot.region = app->view;
     slot.event_fd = app->event_fd;
-    for (unsigned e = 0; e < kMaxEngines; ++e) {
-      slot.released[e].store(false, std::memory_order_relaxed);
-      slot.fault[e].store(false, std::memory_order_relaxed);
-      AppEngineCounters& c = slot.counters[e];
-      for (auto* counter : {&c.requests, &c.bad_requests, &c.events, &c.event_overflows, &c.wakeups, &c.accepted,
-                            &c.bytes_in, &c.bytes_out, &c.sockets, &c.resets_on_exit, &c.closed_on_exit})
-        counter->store(0, std::memory_order_relaxed);
-    }
+    slot.clear_engine_state();
     slot.phase.store(AppPhase::kLive, std::memory_order_release);
     table_.epoch().fetch_add(1, std::memory_order_release);
     TestApp& ref = *app;
