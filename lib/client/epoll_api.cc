@@ -156,4 +156,16 @@ int sw_epoll_close(int ep) {
   return 0;
 }
 
+int sw_wake_fd(void) {
+  Client& c = Client::get();
+  if (c.ensure_attached() < 0) return -1;
+  c.always_wake();
+  return c.event_fd();
+}
+
+void sw_pump(void) {
+  Client& c = Client::get();
+  if (c.attached()) c.pump();
+}
+
 }  // extern "C"

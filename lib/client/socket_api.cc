@@ -685,4 +685,22 @@ uint32_t sw_poll_events(int s) {
   return events;
 }
 
+ssize_t sw_sendmsg(int s, const msghdr* msg, int flags) {
+  if (msg == nullptr) return fail(EFAULT);
+  if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
+  return do_send(s, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
+}
+
+ssize_t sw_recvmsg(int s, msghdr* msg, int flags) {
+  if (msg == nullptr) return fail(EFAULT);
+  if (msg->msg_iovlen > IOV_MAX) return fail(EMSGSIZE);
+  const ssize_t n = do_recv(s, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
+  if (n >= 0) {
+    msg->msg_namelen = 0;
+    msg->msg_controllen = 0;
+    msg->msg_flags = 0;
+  }
+  return n;
+}
+
 }  // extern "C"

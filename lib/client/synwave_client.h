@@ -104,6 +104,18 @@ int sw_epoll_close(int ep);
 /* Readiness of one socket now, as epoll event bits (for poll()-shaped loops). */
 uint32_t sw_poll_events(int s);
 
+/* sendmsg / recvmsg for a TCP socket: msg_iov and flags as sw_send / sw_recv; msg_name is
+ * ignored (stream sockets), no ancillary data (msg_controllen and msg_namelen come back 0). */
+ssize_t sw_sendmsg(int s, const struct msghdr* msg, int flags);
+ssize_t sw_recvmsg(int s, struct msghdr* msg, int flags);
+
+/* A kernel descriptor (the attachment's eventfd) that becomes readable whenever the daemon
+ * published anything for this process, for poll()/select()-shaped loops that wait on kernel
+ * and synwave descriptors at once (asks the daemon to write it on every publication). After it
+ * polled readable, sw_pump() resets it and takes the daemon's news in. -1 when not attached. */
+int sw_wake_fd(void);
+void sw_pump(void);
+
 #ifdef __cplusplus
 }
 #endif
