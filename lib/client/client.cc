@@ -226,6 +226,7 @@ int Client::allocate_socket() {
     // sees `closed` when it wakes) and may need slots_mutex_ on its way out, through pump().
     std::scoped_lock both(sock.rx_mutex, sock.tx_mutex);
     sock.closed.store(false, std::memory_order_relaxed);
+    sock.accepting.store(false, std::memory_order_relaxed);
     sock.kind = Kind::kCreated;
     sock.nonblocking = sock.cloexec = sock.bound = sock.accepted = sock.connect_started = false;
     sock.error_consumed = sock.shut_read = sock.shut_write = false;
@@ -254,6 +255,7 @@ int Client::allocate_socket() {
   sh.tx_head.value.store(0, std::memory_order_relaxed);
   sh.tx_tail.value.store(0, std::memory_order_relaxed);
   sh.option_count = 0;
+  sh.accepting.store(0, std::memory_order_relaxed);
   for (std::uint32_t e = 0; e < shim::kMaxEngines; ++e) {
     sh.accept_head[e].store(0, std::memory_order_relaxed);
     sh.accept_tail[e].store(0, std::memory_order_relaxed);
@@ -368,6 +370,16 @@ void Client::ring_doorbell(int s, Socket& sock) {
     req.socket = static_cast<std::uint32_t>(s);
     call(sock.engine, req, false);
   }
+}
+
+void Client::start_accepting(int s, Socket& sock) {
+  if (sock.accepting.exchange(true, std::memory_order_relaxed)) return;
+  // The nudge is ordered after the flag by the request ring (release/acquire).
+  region_.socket(static_cast<std::uint32_t>(s)).accepting.store(1, std::memory_order_relaxed);
+  shim::Request nudge;
+  nudge.op = shim::Op::kReceiveSpace;
+  nudge.socket = static_cast<std::uint32_t>(s);
+  for (std::uint32_t e = 0; e < engines(); ++e) call(e, nudge, false);
 }
 
 // --- events and waiting -------------------------------------------------------------------------

@@ -35,6 +35,8 @@ struct Socket {
   std::atomic<Kind> kind{Kind::kFree};
   // Set by sw_close: a call blocked on this socket in another thread returns EBADF when it wakes.
   std::atomic<bool> closed{false};
+  // A listener: SocketShared::accepting is set (the engines hand this process connections).
+  std::atomic<bool> accepting{false};
   bool nonblocking = false;
   bool cloexec = false;
   bool bound = false;
@@ -114,6 +116,9 @@ class Client {
   // Socket `s` changed: epoll instances watching it take note.
   void notify(int s);
   void ring_doorbell(int s, Socket& sock);  // bytes are in the send ring
+  // Listener `s` accepts from now on (first accept, epoll interest, poll): the engines hand it
+  // connections, starting with those waiting. Once per listener; takes a channel's mutex.
+  void start_accepting(int s, Socket& sock);
 
   // --- epoll ---
   int epoll_create();

@@ -32,7 +32,8 @@ int sw_epoll_ctl(int ep, int op, int s, epoll_event* event) {
   Client& c = Client::get();
   Epoll* e = c.epoll(ep);
   if (e == nullptr) return fail(EBADF);
-  if (c.socket(s) == nullptr) return fail(EBADF);
+  synwave::client::Socket* sock = c.socket(s);
+  if (sock == nullptr) return fail(EBADF);
   if (op != EPOLL_CTL_DEL && event == nullptr) return fail(EFAULT);
   bool added = false;
   {
@@ -59,6 +60,8 @@ int sw_epoll_ctl(int ep, int op, int s, epoll_event* event) {
     }
   }
   if (added) c.watch(ep, s);
+  // A listener watched by an event loop accepts when it is readable: connections may come.
+  if (op != EPOLL_CTL_DEL && sock->kind == synwave::client::Kind::kListener) c.start_accepting(s, *sock);
   if (op == EPOLL_CTL_DEL) c.unwatch(ep, s);
   else c.notify(s);  // as the kernel: a socket that is ready already is reported
   return 0;

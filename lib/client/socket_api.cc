@@ -322,6 +322,7 @@ int sw_accept4(int s, sockaddr* addr, socklen_t* len, int flags) {
   if (sock == nullptr) return -1;
   if (sock->kind != Kind::kListener) return fail(EINVAL);
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return fail(EINVAL);
+  client().start_accepting(s, *sock);
   std::lock_guard lock(sock->rx_mutex);
   shim::SocketShared& sh = shared(s);
   const std::uint32_t engines = client().engines();
@@ -662,6 +663,7 @@ uint32_t sw_poll_events(int s) {
   const shim::SocketShared& sh = shared(s);
   const bool down = client().daemon_down();
   if (sock->kind == Kind::kListener) {
+    client().start_accepting(s, *sock);  // a poll loop accepts when it sees EPOLLIN
     for (std::uint32_t e = 0; e < client().engines(); ++e)
       if (sh.accept_head[e].load(std::memory_order_acquire) != sock->accept_tail[e]) return EPOLLIN;
     return down ? EPOLLHUP | EPOLLERR : 0;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -49,6 +50,10 @@ struct AppSlot {
   RegionView region;           // the daemon's mapping and geometry (never the header's copy)
   int event_fd = -1;           // the application's eventfd
   std::int64_t attached_ns = 0;  // CLOCK_REALTIME at attach
+  // The application and the children it forked form a family: a root application's family is
+  // its own id, a child's its parent's. Only members of one family share listeners (Op::kShare).
+  std::uint32_t family = 0;
+  std::uint64_t family_token = 0;  // the daemon's copy of RegionHeader::family_token
 
   std::atomic<bool> released[kMaxEngines] = {};  // engine e has let go (after kDying or its fault)
   std::atomic<bool> fault[kMaxEngines] = {};     // engine e found the rings corrupt: detach it
@@ -77,6 +82,21 @@ class AppTable {
   unsigned engines() const { return engines_; }
   AppSlot& slot(unsigned i) { return slots_[i]; }
   const AppSlot& slot(unsigned i) const { return slots_[i]; }
+
+  // The family a forked child joins: that of the live application `parent_app`, when `token` is
+  // the one that application's region was given. Returns 0 and sets `family`, or ESRCH (no live
+  // application with that id) or EPERM (another token). Attach thread only (it alone writes the
+  // slots' identity).
+  int join_family(std::uint32_t parent_app, std::uint64_t token, std::uint32_t* family) const {
+    for (unsigned i = 0; i < size_; ++i) {
+      const AppSlot& slot = slots_[i];
+      if (slot.phase.load(std::memory_order_acquire) != AppPhase::kLive || slot.id != parent_app) continue;
+      if (slot.family_token != token) return EPERM;
+      *family = slot.family;
+      return 0;
+    }
+    return ESRCH;
+  }
 
   // Bumped (release) by the attach thread after every phase change; engines compare it with
   // the value they last saw (acquire) to know when to look at the slots again.

@@ -29,13 +29,16 @@
 namespace synwave::shim {
 
 inline constexpr std::uint64_t kRegionMagic = 0x31764d4853575953ull;  // "SYWSHMv1"
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 inline constexpr unsigned kMaxEngines = 16;
 inline constexpr unsigned kMaxChannels = 16;
 inline constexpr unsigned kRingEntries = 256;     // request and completion rings
 inline constexpr unsigned kEventEntries = 4096;   // event ring per engine
 inline constexpr unsigned kMaxOptions = 12;       // socket options recorded before an open
 inline constexpr unsigned kMaxLocalAddresses = 8;
+// Applications of one family (a process and the children it forked) that may hold one TCP
+// listener on an engine together (Op::kShare); beyond it kShare fails with ETOOMANYREFS.
+inline constexpr unsigned kMaxListenerHolders = 64;
 inline constexpr std::size_t kCacheLine = 64;
 
 // The attach socket: /run/synwave/<file prefix>/shim.sock (SOCK_SEQPACKET).
@@ -49,9 +52,15 @@ struct AttachRequest {
   std::uint32_t abi_version = kAbiVersion;
   std::uint32_t channels = 4;   // application threads that may talk at once (1..kMaxChannels)
   std::uint32_t sockets = 0;    // 0: the daemon's per-application limit
-  std::uint32_t reserved = 0;
+  // A forked child names the attached application it inherited listeners from (0: none) and
+  // that application's RegionHeader::family_token, which only processes mapping its region know.
+  // The child joins that application's family (Op::kShare); a wrong token or an application that
+  // is not attached any more refuses the attach (EPERM, ESRCH).
+  std::uint32_t parent_app = 0;
+  std::uint64_t parent_token = 0;
   char name[32] = {};           // the program's name, for synwave-ctl apps
 };
+static_assert(sizeof(AttachRequest) == 64);
 // Sent with SCM_RIGHTS carrying the application's eventfd (the daemon writes it to wake it).
 
 struct AttachReply {
@@ -80,6 +89,12 @@ enum class Op : std::uint32_t {
   kClose = 7,       // the application is done with the slot; a kReleased event gives it back
   kSetOption = 8,   // args: SockOpt value, option value
   kGetOption = 9,   // args: SockOpt value; completion value[0]
+  // args: holder app id, holder slot. `socket` (free) becomes another holder of the TCP listener
+  // that application holds in that slot on this engine: valid when it is attached, of the same
+  // family (a forked parent or sibling) and that slot is a listener. Each holder gets accepted
+  // connections in its own accept ring, round-robin among the holders that set `accepting`; the
+  // TCP listener closes with its last holder. Errors: ESRCH, EPERM, EINVAL, ETOOMANYREFS.
+  kShare = 10,
   kCount
 };
 
@@ -192,6 +207,11 @@ struct alignas(kCacheLine) SocketShared {
   // A listener's accepted connections, one ring per engine, inside its receive buffer.
   std::atomic<std::uint32_t> accept_head[kMaxEngines] = {};  // engine
   std::atomic<std::uint32_t> accept_tail[kMaxEngines] = {};  // app
+  // App: non-zero once the application accepts on this listener (accept, epoll interest, poll),
+  // followed by an Op::kReceiveSpace so that the engine hands it what waits. Until then the
+  // engine hands its accept ring nothing: a forked parent that never accepts (nginx's master)
+  // leaves every connection to its children.
+  std::atomic<std::uint32_t> accepting{0};
 };
 
 // --- the region --------------------------------------------------------------------------------
@@ -213,6 +233,9 @@ struct alignas(4096) RegionHeader {
   std::uint64_t buffers_offset;
   std::uint32_t local_addresses[kMaxLocalAddresses];  // network order; 0 ends the list
   std::uint32_t mtu;
+  // Random, written by the daemon: a forked child proves with it that it inherited this region
+  // (AttachRequest::parent_token). The daemon checks against its own copy, never this one.
+  std::uint64_t family_token;
   // kRunning while the daemon serves this application; kStopped when the daemon stops;
   // kDetached when it cut this application off (a fault in the rings). Store-release by the
   // daemon after everything it announces; the application loads with acquire.
@@ -246,7 +269,8 @@ constexpr Geometry geometry(std::uint32_t engines, std::uint32_t channels, std::
 // Writes the header of a fresh (zero-filled) region: what the daemon does when it creates one.
 // `addresses`: kMaxLocalAddresses entries in network order, 0 for none.
 inline RegionHeader* init_region_header(void* base, const Geometry& g, std::uint32_t app_id,
-                                        const std::uint32_t* addresses, std::uint32_t mtu) {
+                                        const std::uint32_t* addresses, std::uint32_t mtu,
+                                        std::uint64_t family_token = 0) {
   auto* header = new (base) RegionHeader{};
   header->magic = kRegionMagic;
   header->abi_version = kAbiVersion;
@@ -262,6 +286,7 @@ inline RegionHeader* init_region_header(void* base, const Geometry& g, std::uint
   header->buffers_offset = g.buffers_offset;
   for (unsigned k = 0; k < kMaxLocalAddresses; ++k) header->local_addresses[k] = addresses[k];
   header->mtu = mtu;
+  header->family_token = family_token;
   header->daemon_state.store(static_cast<std::uint32_t>(DaemonState::kRunning), std::memory_order_relaxed);
   return header;
 }

@@ -21,6 +21,7 @@ using EventQueue = MessageRing<Event, kEventEntries>;
 struct ShimEngine::App {
   unsigned index = 0;  // the AppTable slot
   std::uint32_t id = 0;
+  std::uint32_t family = 0;  // AppSlot::family: who may share its listeners
   AppSlot* slot = nullptr;
   RegionView region;
   std::uint32_t capacity = 0;  // byte ring size
@@ -134,6 +135,7 @@ void ShimEngine::attach(unsigned index) {
   auto app = std::make_unique<App>();
   app->index = index;
   app->id = slot.id;
+  app->family = slot.family != 0 ? slot.family : slot.id;
   app->slot = &slot;
   app->region = slot.region;
   app->capacity = slot.region.g.buffer_bytes;
@@ -323,12 +325,16 @@ void ShimEngine::handle(App& app, unsigned, const Request& req, Completion& out)
       if (s.kind != Kind::kFree) return refuse(EINVAL);
       out.result = adopt(app, slot, req);
       return;
+    case Op::kShare:
+      if (s.kind != Kind::kFree) return refuse(EINVAL);
+      out.result = share(app, slot, req);
+      return;
     case Op::kSend:
     case Op::kReceiveSpace:
       // Before an adopt is served (another channel's request may overtake it) there is nothing
       // to do: adopt() services the socket itself.
       if (s.kind == Kind::kConnection && !s.closing) service(app, slot, s);
-      else if (s.kind == Kind::kListener && req.op == Op::kReceiveSpace) accept_into(app, slot, s);
+      else if (s.kind == Kind::kListener && req.op == Op::kReceiveSpace) distribute(s.tcp);
       return;
     case Op::kShutdown: {
       if (s.kind != Kind::kConnection) return refuse(ENOTCONN);
@@ -400,12 +406,73 @@ ShimEngine::Sock& ShimEngine::hold(App& app, std::uint32_t slot, int tcp_socket,
   sock = Sock{};
   sock.tcp = tcp_socket;
   sock.kind = kind;
-  set_owner(tcp_socket, Owner{tcp_socket, app.index, slot, kind == Kind::kListener ? Owner::kListener : Owner::kAdopted});
+  if (kind == Kind::kListener) add_holder(app, slot, tcp_socket);
+  else set_owner(tcp_socket, Owner{tcp_socket, app.index, slot, Owner::kAdopted});
   ++app.open;
   app.counters->sockets.fetch_add(1, std::memory_order_relaxed);
   if (kind == Kind::kConnection) app.region.socket(slot).engine.store(params_.engine, std::memory_order_relaxed);
   publish_addresses(app, slot, tcp_socket);
   return sock;
+}
+
+// `slot` becomes one more holder of the TCP listener `tcp_listener` (the first makes it one).
+void ShimEngine::add_holder(App& app, std::uint32_t slot, int tcp_listener) {
+  const Owner& o = owners_[tcp::TcpStack::slot_of(tcp_listener)];
+  if (o.tcp != tcp_listener || o.kind != Owner::kListener) {
+    std::uint32_t index;
+    if (!free_listeners_.empty()) {
+      index = free_listeners_.back();
+      free_listeners_.pop_back();
+    } else {
+      index = static_cast<std::uint32_t>(listeners_.size());
+      listeners_.emplace_back();
+    }
+    listeners_[index].holders.clear();
+    listeners_[index].next = 0;
+    set_owner(tcp_listener, Owner{tcp_listener, app.index, slot, Owner::kListener, index});
+  }
+  listeners_[o.listener].holders.push_back(Holder{app.index, slot});
+}
+
+// `slot` holds `tcp_listener` no more. Returns true when it was the last holder: the caller
+// closes the TCP listener. Otherwise the owner shown to synwave-ctl becomes the next holder.
+bool ShimEngine::drop_holder(App& app, std::uint32_t slot, int tcp_listener) {
+  const Owner o = owners_[tcp::TcpStack::slot_of(tcp_listener)];
+  if (o.tcp != tcp_listener || o.kind != Owner::kListener) return true;
+  SharedListener& l = listeners_[o.listener];
+  std::erase_if(l.holders, [&](const Holder& h) { return h.app == app.index && h.socket == slot; });
+  if (l.holders.empty()) {
+    free_listeners_.push_back(o.listener);
+    return true;
+  }
+  if (l.next >= l.holders.size()) l.next = 0;
+  if (o.app == app.index && o.socket == slot)
+    set_owner(tcp_listener, Owner{tcp_listener, l.holders[0].app, l.holders[0].socket, Owner::kListener, o.listener});
+  return false;
+}
+
+// Op::kShare: the application (a forked child) holds the listener another member of its family
+// holds in `args[1]` on this engine, in its own `slot`.
+std::int64_t ShimEngine::share(App& app, std::uint32_t slot, const Request& req) {
+  auto refuse = [&](int error) {
+    app.counters->bad_requests.fetch_add(1, std::memory_order_relaxed);
+    return -std::int64_t{error};
+  };
+  App* holder = nullptr;
+  for (unsigned i : active_) {
+    App* candidate = apps_[i].get();
+    if (candidate != nullptr && !candidate->leaving && req.args[0] == std::int64_t{candidate->id}) holder = candidate;
+  }
+  if (holder == nullptr) return refuse(ESRCH);
+  if (holder->family != app.family) return refuse(EPERM);
+  if (req.args[1] < 0 || req.args[1] >= static_cast<std::int64_t>(holder->socks.size())) return refuse(EINVAL);
+  const Sock& held = holder->socks[static_cast<std::size_t>(req.args[1])];
+  if (held.kind != Kind::kListener || held.closing) return refuse(EINVAL);
+  const Owner& o = owners_[tcp::TcpStack::slot_of(held.tcp)];
+  if (o.tcp != held.tcp || o.kind != Owner::kListener) return refuse(EINVAL);
+  if (listeners_[o.listener].holders.size() >= kMaxListenerHolders) return refuse(ETOOMANYREFS);
+  hold(app, slot, held.tcp, Kind::kListener);
+  return 0;
 }
 
 std::int64_t ShimEngine::open_connection(App& app, std::uint32_t slot, const Request& req) {
@@ -492,9 +559,12 @@ void ShimEngine::request_close(App& app, std::uint32_t slot, Sock& s) {
 
 void ShimEngine::finish_close(App& app, std::uint32_t slot, Sock& s) {
   if (s.kind == Kind::kFree) return;
-  if (s.shut_write && s.kind == Kind::kConnection) tcp_->shutdown(s.tcp, tcp::Shutdown::kWrite);
-  tcp_->close(s.tcp);
-  clear_owner(s.tcp);
+  // A listener's holder lets go; the TCP listener closes with its last holder.
+  if (s.kind == Kind::kConnection || drop_holder(app, slot, s.tcp)) {
+    if (s.shut_write && s.kind == Kind::kConnection) tcp_->shutdown(s.tcp, tcp::Shutdown::kWrite);
+    tcp_->close(s.tcp);
+    clear_owner(s.tcp);
+  }
   s = Sock{};
   --app.open;
   app.counters->sockets.fetch_sub(1, std::memory_order_relaxed);
@@ -509,53 +579,78 @@ void ShimEngine::on_tcp_ready(int tcp_socket) {
   if (i >= owners_.size()) return;
   const Owner o = owners_[i];
   if (o.tcp != tcp_socket || o.kind == Owner::kNone || o.kind == Owner::kPending) return;
+  if (o.kind == Owner::kListener) return distribute(tcp_socket);
   App* app = apps_[o.app].get();
   if (app == nullptr || app->released) return;
   Sock& s = app->socks[o.socket];
-  if (s.tcp != tcp_socket) return;
-  if (s.kind == Kind::kListener) {
-    if (!app->leaving) accept_into(*app, o.socket, s);
-  } else {
-    service(*app, o.socket, s);
-  }
+  if (s.tcp == tcp_socket && s.kind == Kind::kConnection) service(*app, o.socket, s);
 }
 
-// Hands connections from TCP's accept queue to the listener's accept ring for this engine while
-// it has room; the rest wait in TCP's queue, where the backlog rules apply as without the shim.
-void ShimEngine::accept_into(App& app, std::uint32_t slot, Sock& s) {
-  SocketShared& sh = app.region.socket(slot);
-  const std::uint32_t capacity = app.region.accept_capacity();
-  AcceptEntry* entries = app.region.accept_entries(slot, params_.engine);
-  std::uint32_t tail = sh.accept_tail[params_.engine].load(std::memory_order_acquire);
-  if (s.accept_head - tail > capacity) return fault(app);
-  bool moved = false;
-  for (;;) {
-    if (s.accept_head - tail == capacity) {
-      // Full: ask for an Op::kReceiveSpace, then look again (the app may have just made room).
-      sh.rx_wanted.store(1, std::memory_order_seq_cst);
-      tail = sh.accept_tail[params_.engine].load(std::memory_order_seq_cst);
-      if (s.accept_head - tail > capacity) return fault(app);
-      if (s.accept_head - tail == capacity) break;
+// Hands connections from TCP's accept queue to the accept rings of the listener's holders, one
+// connection each in turn, skipping those that do not accept (SocketShared::accepting) or whose
+// ring for this engine is full; the rest wait in TCP's queue, where the backlog rules apply as
+// without the shim. A holder is handed entries in its own region only.
+void ShimEngine::distribute(int tcp_listener) {
+  const Owner& o = owners_[tcp::TcpStack::slot_of(tcp_listener)];
+  if (o.tcp != tcp_listener || o.kind != Owner::kListener) return;
+  SharedListener& l = listeners_[o.listener];
+  const auto count = static_cast<std::uint32_t>(l.holders.size());
+  const unsigned e = params_.engine;
+  std::uint64_t handed = 0;  // bit k: holder k got entries in this pass
+  App* corrupt = nullptr;    // a holder whose accept index is garbage
+  while (corrupt == nullptr) {
+    std::uint32_t chosen = count;
+    for (std::uint32_t k = 0; k < count && chosen == count; ++k) {
+      const std::uint32_t h = (l.next + k) % count;
+      App& app = *apps_[l.holders[h].app];
+      const std::uint32_t slot = l.holders[h].socket;
+      SocketShared& sh = app.region.socket(slot);
+      if (app.leaving || sh.accepting.load(std::memory_order_relaxed) == 0) continue;
+      const Sock& s = app.socks[slot];
+      const std::uint32_t capacity = app.region.accept_capacity();
+      std::uint32_t tail = sh.accept_tail[e].load(std::memory_order_acquire);
+      if (s.accept_head - tail == capacity) {
+        // Full: ask for an Op::kReceiveSpace, then look again (the app may have just made room).
+        sh.rx_wanted.store(1, std::memory_order_seq_cst);
+        tail = sh.accept_tail[e].load(std::memory_order_seq_cst);
+      }
+      if (s.accept_head - tail > capacity) corrupt = &app;
+      else if (s.accept_head - tail < capacity) chosen = h;
+      if (corrupt != nullptr) break;
     }
+    if (chosen == count) break;
     tcp::Endpoint peer;
-    const int child = tcp_->accept(s.tcp, &peer);
+    const int child = tcp_->accept(tcp_listener, &peer);
     if (child < 0) break;
+    App& app = *apps_[l.holders[chosen].app];
+    const std::uint32_t slot = l.holders[chosen].socket;
+    Sock& s = app.socks[slot];
     set_owner(child, Owner{child, app.index, slot, Owner::kPending});
-    AcceptEntry e;
-    e.connection = child;
-    e.remote_addr = htonl(peer.addr.value);
-    e.remote_port = peer.port;
-    e.engine = static_cast<std::uint16_t>(params_.engine);
-    e.local_addr = htonl(tcp_->params().address.value);
-    entries[s.accept_head & (capacity - 1)] = e;
+    AcceptEntry entry;
+    entry.connection = child;
+    entry.remote_addr = htonl(peer.addr.value);
+    entry.remote_port = peer.port;
+    entry.engine = static_cast<std::uint16_t>(e);
+    entry.local_addr = htonl(tcp_->params().address.value);
+    app.region.accept_entries(slot, e)[s.accept_head & (app.region.accept_capacity() - 1)] = entry;
     ++s.accept_head;
-    moved = true;
+    handed |= std::uint64_t{1} << chosen;
+    l.next = (chosen + 1) % count;
   }
-  if (moved) {
+  // Publishing may fault an application (a corrupt event ring), which changes the holders:
+  // copy out first whom to tell.
+  Holder told[kMaxListenerHolders];
+  std::uint32_t told_count = 0;
+  for (std::uint32_t h = 0; h < count; ++h)
+    if (handed & (std::uint64_t{1} << h)) told[told_count++] = l.holders[h];
+  for (std::uint32_t k = 0; k < told_count; ++k) {
+    App& app = *apps_[told[k].app];
+    if (app.leaving) continue;
     // Release pairs with the application's acquire load: the entries are written.
-    sh.accept_head[params_.engine].store(s.accept_head, std::memory_order_release);
-    event(app, slot, EventKind::kChanged);
+    app.region.socket(told[k].socket).accept_head[e].store(app.socks[told[k].socket].accept_head, std::memory_order_release);
+    event(app, told[k].socket, EventKind::kChanged);
   }
+  if (corrupt != nullptr) fault(*corrupt);
 }
 
 void ShimEngine::service(App& app, std::uint32_t slot, Sock& s) {

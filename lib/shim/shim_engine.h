@@ -59,9 +59,21 @@ class ShimEngine : public Application {
   struct App;
   struct Owner {                 // per TCP socket slot on this engine
     int tcp = -1;
-    std::uint32_t app = 0;       // index into apps_ (the AppTable slot)
+    std::uint32_t app = 0;       // index into apps_ (the AppTable slot); a listener's first holder
     std::uint32_t socket = 0;    // the application's slot (adopted) or the listener's (pending)
     enum : std::uint8_t { kNone, kPending, kAdopted, kListener } kind = kNone;
+    std::uint32_t listener = 0;  // kListener: index into listeners_
+  };
+  // A TCP listener and the application slots that hold it (a process and the children it forked
+  // it to, Op::kShare). Each holder has its own accept ring; connections go round-robin to the
+  // holders that accept.
+  struct Holder {
+    std::uint32_t app = 0;       // index into apps_
+    std::uint32_t socket = 0;    // its slot
+  };
+  struct SharedListener {
+    std::vector<Holder> holders;  // at most kMaxListenerHolders
+    std::uint32_t next = 0;       // the holder that gets the next connection, if it accepts
   };
 
   void sync_apps();
@@ -75,13 +87,16 @@ class ShimEngine : public Application {
   std::int64_t open_listener(App& app, std::uint32_t slot, const Request& req);
   std::int64_t open_connection(App& app, std::uint32_t slot, const Request& req);
   std::int64_t adopt(App& app, std::uint32_t slot, const Request& req);
+  std::int64_t share(App& app, std::uint32_t slot, const Request& req);
+  void add_holder(App& app, std::uint32_t slot, int tcp_listener);
+  bool drop_holder(App& app, std::uint32_t slot, int tcp_listener);  // true: it was the last
   std::int64_t apply_options(App& app, std::uint32_t slot, int tcp_socket);
   Sock& hold(App& app, std::uint32_t slot, int tcp_socket, Kind kind);
   void request_close(App& app, std::uint32_t slot, Sock& s);
   void finish_close(App& app, std::uint32_t slot, Sock& s);
 
   void on_tcp_ready(int tcp_socket);
-  void accept_into(App& app, std::uint32_t slot, Sock& s);
+  void distribute(int tcp_listener);
   void service(App& app, std::uint32_t slot, Sock& s);
   bool pull_rx(App& app, std::uint32_t slot, Sock& s);  // true when bytes or end of stream moved
   bool push_tx(App& app, std::uint32_t slot, Sock& s);  // true when bytes moved
@@ -100,6 +115,8 @@ class ShimEngine : public Application {
   std::vector<std::unique_ptr<App>> apps_;  // by AppTable slot
   std::vector<unsigned> active_;            // indexes of apps_ in use
   std::vector<Owner> owners_;               // by TcpStack::slot_of
+  std::vector<SharedListener> listeners_;   // by Owner::listener
+  std::vector<std::uint32_t> free_listeners_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> published_owner_;  // app id by TCP slot, for ctl
   std::size_t owner_capacity_ = 0;
   std::vector<std::pair<unsigned, std::uint32_t>> retry_, retry_next_;  // (app, slot) to push again

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <new>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "shim/fd_passing.h"
@@ -46,6 +48,16 @@ bool is_eventfd(int fd) {
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
   return n > 0 && std::strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+// A forked child's proof of inheritance: unguessable, never 0.
+std::uint64_t random_token() {
+  std::uint64_t token = 0;
+  if (::getrandom(&token, sizeof token, 0) != static_cast<ssize_t>(sizeof token)) {
+    std::random_device device;
+    token = (std::uint64_t{device()} << 32) ^ device();
+  }
+  return token != 0 ? token : 1;
 }
 
 std::int64_t realtime_ns() {
@@ -256,6 +268,13 @@ void ShimService::handle_attach(int connection) {
   ::fcntl(event_fd, F_SETFL, ::fcntl(event_fd, F_GETFL) | O_NONBLOCK);
   if (request.channels == 0 || request.channels > kMaxChannels)
     return refuse_with_fd(EINVAL, absl::StrCat("channels must be 1..", kMaxChannels));
+  // A forked child joins its parent's family, proven by the token only its parent's region holds.
+  std::uint32_t family = 0;
+  if (request.parent_app != 0) {
+    if (const int error = table_->join_family(request.parent_app, request.parent_token, &family); error != 0)
+      return refuse_with_fd(error, absl::StrCat("parent app ", request.parent_app,
+                                                error == ESRCH ? " is not attached" : ": wrong family token"));
+  }
   std::uint32_t sockets = config.max_sockets_per_app;
   if (request.sockets != 0) sockets = std::min(sockets, request.sockets);
   sockets = std::max(sockets, 16u);
@@ -285,7 +304,8 @@ void ShimService::handle_attach(int connection) {
   std::uint32_t addresses[kMaxLocalAddresses] = {};
   for (std::size_t k = 0; k < params_.addresses.size() && k < kMaxLocalAddresses; ++k)
     addresses[k] = htonl(params_.addresses[k].value);  // network order, as sockaddr_in
-  init_region_header(base, g, next_id_, addresses, params_.mtu);
+  const std::uint64_t token = random_token();
+  init_region_header(base, g, next_id_, addresses, params_.mtu, token);
 
   AppSlot& slot = table_->slot(index);
   slot.id = next_id_++;
@@ -297,6 +317,8 @@ void ShimService::handle_attach(int connection) {
   slot.region = RegionView{static_cast<std::uint8_t*>(base), g};
   slot.event_fd = event_fd;
   slot.attached_ns = realtime_ns();
+  slot.family = family != 0 ? family : slot.id;
+  slot.family_token = token;
   slot.clear_engine_state();
   connections_[index] = connection;
   // Release: the identity and the region above are visible to an engine that sees kLive.

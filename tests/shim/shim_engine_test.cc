@@ -131,11 +131,18 @@ class ShimEngineTest : public tcp::testing::TcpTest {
 
   // --- the attach thread ---------------------------------------------------------------------
 
-  TestApp& attach(unsigned index, std::uint32_t buffer_bytes = kBufferBytes) {
+  // An application whose every slot accepts (SocketShared::accepting) unless `accepting` is
+  // false; of its own family unless `family` names another's.
+  TestApp& attach(unsigned index, std::uint32_t buffer_bytes = kBufferBytes, bool accepting = true,
+                  std::uint32_t family = 0) {
     auto app = std::make_unique<TestApp>(next_id_++, buffer_bytes);
+    for (std::uint32_t s = 0; s < kSockets; ++s) app->sock(s).accepting.store(accepting ? 1 : 0);
     AppSlot& slot = table_.slot(index);
     EXPECT_EQ(slot.phase.load(), AppPhase::kFree);
     slot.id = app->id;
+    slot.family = family != 0 ? family : app->id;
+    slot.family_token = 0x5eed0000u + app->id;
+    app->header().family_token = slot.family_token;
     slot.pid = ::getpid();
     slot.region = app->view;
     slot.event_fd = app->event_fd;
@@ -1166,6 +1173,249 @@ TEST_F(ShimFaultTest, EventTailBeyondHeadWhenFull_Faults) {
       if (faulted(0)) break;
     }
   });
+}
+
+// --- listeners shared across fork() (Op::kShare) ------------------------------------------------
+
+// How many entries `slot`'s accept ring on engine 0 has received in all.
+std::uint32_t handed(TestApp& app, std::uint32_t slot) { return app.sock(slot).accept_head[0].load(); }
+
+// The application starts accepting on `slot`, as sw_accept4 / sw_epoll_ctl / sw_poll_events do.
+void start_accepting(TestApp& app, std::uint32_t slot) { app.sock(slot).accepting.store(1); }
+
+TEST_F(ShimEngineTest, AttachWithParent_TokenChecked_JoinsTheParentsFamily) {
+  TestApp& parent = attach(0);
+  TestApp& child = attach(1, kBufferBytes, true, parent.id);
+  std::uint32_t family = 0;
+  EXPECT_EQ(table_.join_family(parent.id, parent.header().family_token, &family), 0);
+  EXPECT_EQ(family, parent.id);
+  // A grandchild naming the child joins the same family.
+  family = 0;
+  EXPECT_EQ(table_.join_family(child.id, child.header().family_token, &family), 0);
+  EXPECT_EQ(family, parent.id);
+  // Another token, or an application that is not attached (any more): refused.
+  EXPECT_EQ(table_.join_family(parent.id, parent.header().family_token + 1, &family), EPERM);
+  EXPECT_EQ(table_.join_family(parent.id, child.header().family_token, &family), EPERM);
+  EXPECT_EQ(table_.join_family(999, parent.header().family_token, &family), ESRCH);
+  set_phase(0, AppPhase::kDying);
+  EXPECT_EQ(table_.join_family(parent.id, parent.header().family_token, &family), ESRCH);
+}
+
+TEST_F(ShimEngineTest, Share_ParentsListener_ChildHoldsItInItsOwnSlot) {
+  TestApp& parent = attach(0, kBufferBytes, false);
+  TestApp& child = attach(1, kBufferBytes, false, parent.id);
+  listen_on(parent, 2, kPort);
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, 2}).result, 0);
+  EXPECT_EQ(child.sock(5).local_port, kPort);
+  EXPECT_EQ(child.sock(5).state.load(), static_cast<std::uint32_t>(tcp::State::kListen));
+  EXPECT_EQ(counters(1).sockets.load(), 1u);
+  EXPECT_EQ(counters(1).bad_requests.load(), 0u);
+  // The slot is taken now: a second share into it is refused.
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, 2}).result, -EINVAL);
+  EXPECT_EQ(counters(1).bad_requests.load(), 1u);
+  // A grandchild may name the child (a holder of the same listener).
+  TestApp& grandchild = attach(2, kBufferBytes, false, parent.id);
+  EXPECT_EQ(call(grandchild, Op::kShare, 5, {child.id, 5}).result, 0);
+  EXPECT_FALSE(faulted(0) || faulted(1) || faulted(2));
+}
+
+TEST_F(ShimEngineTest, Share_OtherFamily_EpermCountedNoFault) {
+  TestApp& owner = attach(0);
+  TestApp& stranger = attach(1);  // a family of its own
+  listen_on(owner, 2, kPort);
+  EXPECT_EQ(call(stranger, Op::kShare, 5, {owner.id, 2}).result, -EPERM);
+  EXPECT_EQ(counters(1).bad_requests.load(), 1u);
+  EXPECT_EQ(counters(1).sockets.load(), 0u);
+  EXPECT_FALSE(faulted(1));
+  // Nothing of the owner's listener reaches the stranger.
+  peer_connects(kPort, 40000);
+  poll();
+  EXPECT_EQ(handed(owner, 2), 1u);
+  EXPECT_EQ(handed(stranger, 5), 0u);
+  listen_on(stranger, 5, 9090);  // its slot is still free
+}
+
+TEST_F(ShimEngineTest, Share_NotAListenerOrUnknownApp_RefusedCountedNoFault) {
+  TestApp& parent = attach(0);
+  TestApp& child = attach(1, kBufferBytes, true, parent.id);
+  listen_on(parent, 0, kPort);
+  establish(parent, 0, 1, kPort, 40000);  // slot 1: a connection
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, 1}).result, -EINVAL);   // a connection
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, 7}).result, -EINVAL);   // a free slot
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, kSockets}).result, -EINVAL);  // beyond its slots
+  EXPECT_EQ(call(child, Op::kShare, 5, {parent.id, -1}).result, -EINVAL);
+  EXPECT_EQ(call(child, Op::kShare, 5, {999, 0}).result, -ESRCH);          // no such application
+  EXPECT_EQ(call(child, Op::kShare, 5, {-3, 0}).result, -ESRCH);
+  EXPECT_EQ(counters(1).bad_requests.load(), 6u);
+  EXPECT_EQ(counters(1).sockets.load(), 0u);
+  EXPECT_FALSE(faulted(1));
+}
+
+TEST_F(ShimEngineTest, Share_BeyondMaxHolders_EtoomanyrefsCounted) {
+  static_assert(kSockets >= kMaxListenerHolders);
+  TestApp& parent = attach(0);
+  TestApp& child = attach(1, kBufferBytes, true, parent.id);
+  listen_on(parent, 0, kPort);
+  for (std::uint32_t slot = 0; slot + 1 < kMaxListenerHolders; ++slot)
+    ASSERT_EQ(call(child, Op::kShare, slot, {parent.id, 0}).result, 0) << slot;
+  EXPECT_EQ(call(child, Op::kShare, kMaxListenerHolders - 1, {parent.id, 0}).result, -ETOOMANYREFS);
+  EXPECT_EQ(counters(1).bad_requests.load(), 1u);
+  EXPECT_EQ(counters(1).sockets.load(), kMaxListenerHolders - 1);
+  // One lets go: room for another.
+  push(child, Op::kClose, 0, {}, false);
+  poll();
+  EXPECT_EQ(call(child, Op::kShare, kMaxListenerHolders - 1, {parent.id, 0}).result, 0);
+  EXPECT_FALSE(faulted(1));
+}
+
+TEST_F(ShimEngineTest, SharedListener_OnlyAcceptingHoldersGetConnectionsRoundRobin) {
+  TestApp& parent = attach(0, kBufferBytes, false);  // nginx's master: never accepts
+  TestApp& first = attach(1, kBufferBytes, false, parent.id);
+  TestApp& second = attach(2, kBufferBytes, false, parent.id);
+  listen_on(parent, 0, kPort);
+  ASSERT_EQ(call(first, Op::kShare, 3, {parent.id, 0}).result, 0);
+  ASSERT_EQ(call(second, Op::kShare, 4, {parent.id, 0}).result, 0);
+
+  // Nobody accepts yet: the connection waits in TCP's accept queue.
+  peer_connects(kPort, 40000);
+  poll();
+  EXPECT_EQ(handed(parent, 0) + handed(first, 3) + handed(second, 4), 0u);
+  // The first worker accepts (and nudges): it gets what waits.
+  start_accepting(first, 3);
+  push(first, Op::kReceiveSpace, 3, {}, false);
+  poll();
+  EXPECT_EQ(handed(first, 3), 1u);
+  const auto waited = take_accept(first, 3);
+  ASSERT_TRUE(waited.has_value());
+  EXPECT_EQ(waited->remote_port, 40000);
+  EXPECT_EQ(engine_->owner_of(waited->connection), first.id);
+  // Only this very worker adopts it.
+  EXPECT_EQ(call(second, Op::kAdopt, 9, {waited->connection}).result, -EINVAL);
+  EXPECT_EQ(call(parent, Op::kAdopt, 9, {waited->connection}).result, -EINVAL);
+  EXPECT_EQ(call(first, Op::kAdopt, 9, {waited->connection}).result, 0);
+  events(first);
+
+  // Both workers accept: connections alternate between them, none to the master.
+  start_accepting(second, 4);
+  push(second, Op::kReceiveSpace, 4, {}, false);
+  poll();
+  for (std::uint16_t k = 0; k < 6; ++k) {
+    peer_connects(kPort, static_cast<std::uint16_t>(40001 + k));
+    poll();
+  }
+  EXPECT_EQ(handed(first, 3), 1u + 3u);
+  EXPECT_EQ(handed(second, 4), 3u);
+  EXPECT_EQ(handed(parent, 0), 0u);
+  // Each worker's events name its own slot.
+  for (const Event& e : events(second)) EXPECT_EQ(e.socket, 4u);
+  for (const Event& e : events(first)) EXPECT_EQ(e.socket, 3u);
+  EXPECT_TRUE(events(parent).empty());
+  for (unsigned i = 0; i < 3; ++i) EXPECT_FALSE(faulted(i));
+}
+
+TEST_F(ShimEngineTest, SharedListener_FullAcceptRing_NextHolderServedTheRestWait) {
+  // 64-byte buffers: 4 accept entries per ring.
+  TestApp& parent = attach(0, 64);
+  TestApp& child = attach(1, 64, true, parent.id);
+  listen_on(parent, 0, kPort);
+  ASSERT_EQ(call(child, Op::kShare, 1, {parent.id, 0}).result, 0);
+  const std::uint32_t capacity = parent.view.accept_capacity();
+  ASSERT_EQ(capacity, 4u);
+  for (std::uint16_t k = 0; k < 10; ++k) peer_connects(kPort, static_cast<std::uint16_t>(40000 + k));
+  poll();
+  EXPECT_EQ(handed(parent, 0), capacity);
+  EXPECT_EQ(handed(child, 1), capacity);
+  EXPECT_EQ(child.sock(1).rx_wanted.load(), 1u);
+  // The child takes one and says so: it gets the next of the two waiting in TCP's queue.
+  ASSERT_TRUE(take_accept(child, 1).has_value());
+  child.sock(1).rx_wanted.store(0);
+  push(child, Op::kReceiveSpace, 1, {}, false);
+  poll();
+  EXPECT_EQ(handed(child, 1), capacity + 1);
+  EXPECT_EQ(handed(parent, 0), capacity);
+}
+
+TEST_F(ShimEngineTest, SharedListener_HolderCloses_OthersKeepIt_LastCloseClosesIt) {
+  TestApp& parent = attach(0);
+  TestApp& child = attach(1, kBufferBytes, true, parent.id);
+  listen_on(parent, 0, kPort);
+  ASSERT_EQ(call(child, Op::kShare, 2, {parent.id, 0}).result, 0);
+  // The parent closes its copy (redis's child, or nginx's master, closing theirs): it alone is told.
+  push(parent, Op::kClose, 0, {}, false);
+  poll();
+  const auto released_parent = events(parent);
+  ASSERT_EQ(released_parent.size(), 1u);
+  EXPECT_EQ(released_parent[0].socket, 0u);
+  EXPECT_EQ(released_parent[0].kind, EventKind::kReleased);
+  EXPECT_TRUE(events(child).empty());
+  EXPECT_EQ(counters(0).sockets.load(), 0u);
+  // The listener still listens, for the child.
+  peer_connects(kPort, 40000);
+  poll();
+  EXPECT_EQ(handed(child, 2), 1u);
+  EXPECT_EQ(handed(parent, 0), 0u);
+  const auto entry = take_accept(child, 2);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(engine_->owner_of(entry->connection), child.id);
+  events(child);
+  // The last holder closes: the pending connection is reset, the port is closed and free again.
+  push(child, Op::kClose, 2, {}, false);
+  poll();
+  const auto out = sent_to(40000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].flags() & RST);
+  const auto released_child = events(child);
+  ASSERT_EQ(released_child.size(), 1u);
+  EXPECT_EQ(released_child[0].kind, EventKind::kReleased);
+  peer_sends(SYN, 5000, 0, {}, linux_syn_options(), 64240, 40001, kPort);
+  EXPECT_TRUE(one_sent().flags() & RST);
+  listen_on(parent, 0, kPort);
+}
+
+TEST_F(ShimEngineTest, SharedListener_HolderExits_ListenerStaysForTheOthers) {
+  TestApp& parent = attach(0, kBufferBytes, false);
+  TestApp& child = attach(1, kBufferBytes, true, parent.id);
+  listen_on(parent, 0, kPort);
+  ASSERT_EQ(call(child, Op::kShare, 2, {parent.id, 0}).result, 0);
+  const std::uint32_t isn = peer_connects(kPort, 40000);
+  poll();
+  ASSERT_EQ(handed(child, 2), 1u);
+  // The child exits with a connection in its accept ring: that one is reset, the listener stays.
+  set_phase(1, AppPhase::kDying);
+  poll();
+  EXPECT_TRUE(released(1));
+  const auto out = sent_to(40000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].flags() & RST);
+  EXPECT_EQ(out[0].seq(), isn + 1);
+  free_slot(1);
+  // The parent, the holder left, starts accepting: the next connection is its own.
+  start_accepting(parent, 0);
+  push(parent, Op::kReceiveSpace, 0, {}, false);
+  peer_connects(kPort, 40001);
+  poll();
+  const auto entry = take_accept(parent, 0);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->remote_port, 40001);
+  EXPECT_EQ(engine_->owner_of(entry->connection), parent.id);
+  EXPECT_FALSE(faulted(0));
+}
+
+TEST_F(ShimFaultTest, SharedListener_HolderWithGarbageAcceptTail_OnlyItIsCutOff) {
+  // Garbage in one holder's accept index cuts that holder off, not its family.
+  TestApp& parent = attach(2, kBufferBytes, false);
+  TestApp& child = attach(3, kBufferBytes, true, parent.id);
+  listen_on(parent, 0, 9100);
+  ASSERT_EQ(call(child, Op::kShare, 0, {parent.id, 0}).result, 0);
+  child.sock(0).accept_tail[0].store(1000);
+  peer_connects(9100, 40100);
+  poll();
+  EXPECT_TRUE(faulted(3));
+  EXPECT_FALSE(faulted(2));
+  start_accepting(parent, 0);
+  push(parent, Op::kReceiveSpace, 0, {}, false);
+  poll();
+  EXPECT_EQ(handed(parent, 0), 1u);
 }
 
 // --- the application leaves --------------------------------------------------------------------
