@@ -42,20 +42,80 @@ Client& Client::get() {
 }
 
 // A forked child must not touch its parent's rings: they are single-producer, and the parent
-// goes on using them. The child starts unattached instead: the handles it inherited are invalid
-// (EBADF), and its first call attaches it to the daemon as an application of its own. The
-// parent's client is left as it was (its mutexes may be held by threads that do not exist here),
-// and the child's copies of its descriptors are closed so that the daemon sees the parent alone.
+// goes on using them. The child starts unattached, with a note of what it inherited: its first
+// call attaches it to the daemon as an application of the parent's family, and the listeners it
+// inherited become its own holders of the same TCP listeners under the same handle numbers
+// (Op::kShare); the other handles stay reserved but unusable (kInherited). The parent's client is
+// left as it was (its mutexes may be held by threads that do not exist here).
 void Client::after_fork_in_child() {
   Client* old = g_client.load(std::memory_order_relaxed);
   auto* fresh = new Client();
   if (old != nullptr) {
-    if (old->attach_fd_ >= 0) ::close(old->attach_fd_);
     if (old->event_fd_ >= 0) ::close(old->event_fd_);
-    fresh->inherited_prefix_ = old->prefix_;
+    if (old->attached()) {
+      fresh->inherited_prefix_ = old->prefix_;
+      auto in = std::make_unique<Inheritance>();
+      in->parent_app = old->app_id_;
+      in->parent_token = old->family_token_;
+      in->sockets = old->region_.g.sockets;
+      in->parent_attach_fd = old->attach_fd_;  // -1 after sw_detach: nothing to share
+      for (std::uint32_t s = 0; s < old->region_.g.sockets; ++s) {
+        const Socket& sock = old->sockets_[s];
+        const Kind kind = sock.kind.load(std::memory_order_relaxed);
+        if (kind == Kind::kListener && in->parent_attach_fd >= 0)
+          in->listeners.push_back({static_cast<int>(s), sock.local_addr, sock.local_port, sock.nonblocking, sock.cloexec});
+        else if (kind != Kind::kFree && (kind != Kind::kClosing || sock.keep_reserved))
+          in->others.push_back(static_cast<int>(s));  // a closed handle's number is not ours any more
+      }
+      if (in->listeners.empty() && in->parent_attach_fd >= 0) {
+        ::close(in->parent_attach_fd);  // nothing to share: the daemon sees the parent alone
+        in->parent_attach_fd = -1;
+      }
+      fresh->inherited_ = std::move(in);
+    } else {
+      // Forked again before it attached: the same inheritance (fork copied its descriptor too).
+      fresh->inherited_prefix_ = old->inherited_prefix_;
+      if (old->inherited_) fresh->inherited_ = std::make_unique<Inheritance>(*old->inherited_);
+    }
   }
   g_client.store(fresh, std::memory_order_release);
   forget_thread_channel();
+}
+
+void Client::attach_if_inherited() {
+  bool pending;
+  {
+    std::lock_guard lock(attach_mutex_);
+    pending = !attached() && inherited_ != nullptr && !inherited_->listeners.empty();
+  }
+  if (pending) (void)ensure_attached();
+}
+
+bool Client::close_inherited(int s) {
+  if (!attached()) {
+    std::lock_guard lock(attach_mutex_);
+    if (!attached()) {
+      if (inherited_ == nullptr) return false;
+      Inheritance& in = *inherited_;
+      const std::size_t before = in.listeners.size() + in.others.size();
+      std::erase_if(in.listeners, [&](const InheritedListener& l) { return l.slot == s; });
+      std::erase(in.others, s);
+      if (in.listeners.size() + in.others.size() == before) return false;
+      if (in.listeners.empty() && in.parent_attach_fd >= 0) {
+        // Nothing left to share (redis's background child closed the listeners): the parent's
+        // attachment is its own again.
+        ::close(in.parent_attach_fd);
+        in.parent_attach_fd = -1;
+      }
+      return true;
+    }
+  }
+  if (s < 0 || static_cast<std::uint32_t>(s) >= region_.g.sockets) return false;
+  Kind expected = Kind::kInherited;
+  std::lock_guard lock(slots_mutex_);
+  if (!sockets_[s].kind.compare_exchange_strong(expected, Kind::kFree)) return false;
+  free_slots_.push_back(s);
+  return true;
 }
 
 int Client::ensure_attached() {
@@ -73,6 +133,124 @@ int Client::attach(const char* prefix) {
 }
 
 int Client::attach_locked(const std::string& prefix) {
+  unsigned channels = 4;
+  if (const char* v = std::getenv("SYNWAVE_CHANNELS")) channels = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+  if (channels == 0 || channels > shim::kMaxChannels) channels = 4;
+  shim::AttachRequest request;
+  request.channels = channels;
+  if (const char* v = std::getenv("SYNWAVE_SOCKETS")) request.sockets = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
+  char comm[64] = {};
+  if (FILE* f = std::fopen("/proc/self/comm", "r")) {
+    if (std::fgets(comm, sizeof comm, f) != nullptr) comm[std::strcspn(comm, "\n")] = '\0';
+    std::fclose(f);
+  }
+  std::snprintf(request.name, sizeof request.name, "%s", comm);
+  // A forked child: as many slots as its parent (the inherited numbers stay valid), and the
+  // parent named when there are listeners to share.
+  const bool sharing = inherited_ != nullptr && !inherited_->listeners.empty();
+  if (inherited_ != nullptr) request.sockets = inherited_->sockets;
+  if (sharing) {
+    request.parent_app = inherited_->parent_app;
+    request.parent_token = inherited_->parent_token;
+  }
+  Region r;
+  int result = open_region(prefix, request, r);
+  const bool joined = sharing && result == 0;
+  const bool parent_refused = sharing && (result == -ESRCH || result == -EPERM);
+  if (parent_refused) {
+    // The parent is gone (or cut off): attach on our own; the inherited listeners are lost.
+    const std::string why = last_error_;
+    request.parent_app = 0;
+    request.parent_token = 0;
+    result = open_region(prefix, request, r);
+    if (result == 0) last_error_ = why;
+  }
+  if (result < 0) return result;
+  const auto* header = static_cast<const shim::RegionHeader*>(r.base);
+  const shim::Geometry g = shim::geometry(header->engines, header->channels, header->sockets, header->buffer_bytes);
+  region_ = shim::RegionView{static_cast<std::uint8_t*>(r.base), g};
+  attach_fd_ = r.fd;
+  event_fd_ = r.event_fd;
+  app_id_ = r.app_id;
+  family_token_ = header->family_token;
+  prefix_ = prefix;
+  channels_ = std::make_unique<ChannelState[]>(g.channels);
+  for (std::uint32_t ch = 0; ch < g.channels; ++ch) {
+    for (std::uint32_t e = 0; e < g.engines; ++e) {
+      shim::Channel& chan = region_.channel(ch, e);
+      channels_[ch].requests.emplace_back(&chan.requests);
+      channels_[ch].completions.emplace_back(&chan.completions);
+    }
+  }
+  free_channels_.clear();
+  for (int ch = static_cast<int>(g.channels) - 1; ch >= 0; --ch) free_channels_.push_back(ch);
+  sockets_ = std::make_unique<Socket[]>(g.sockets);
+  free_slots_.clear();
+  for (int s = static_cast<int>(g.sockets) - 1; s >= 0; --s) free_slots_.push_back(s);
+  events_.clear();
+  for (std::uint32_t e = 0; e < g.engines; ++e) events_.emplace_back(&region_.events(e).ring);
+  if (const char* v = std::getenv("SYNWAVE_BUSY_POLL_US")) busy_poll_us_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
+  if (!parent_refused) last_error_.clear();  // else it says why the listeners were lost
+  // Before any other thread sees us attached: the inherited numbers are taken first.
+  if (inherited_ != nullptr) adopt_inheritance(joined);
+  attached_.store(true, std::memory_order_release);
+  return 0;
+}
+
+// Reserves the inherited handles' numbers; each inherited listener becomes our holder of the
+// parent's TCP listener on every engine (joined: the daemon let us into the family).
+void Client::adopt_inheritance(bool joined) {
+  Inheritance& in = *inherited_;
+  std::vector<bool> reserved(region_.g.sockets, false);
+  for (int s : in.others) {
+    if (static_cast<std::uint32_t>(s) >= region_.g.sockets) continue;
+    reserved[s] = true;
+    sockets_[s].kind = Kind::kInherited;
+  }
+  for (const InheritedListener& l : in.listeners)
+    if (static_cast<std::uint32_t>(l.slot) < region_.g.sockets) reserved[l.slot] = true;
+  std::erase_if(free_slots_, [&](int s) { return reserved[s]; });
+  for (const InheritedListener& l : in.listeners) {
+    if (static_cast<std::uint32_t>(l.slot) >= region_.g.sockets) continue;
+    Socket& sock = sockets_[l.slot];
+    sock.kind = Kind::kInherited;
+    if (!joined) continue;
+    shim::Request share;
+    share.op = shim::Op::kShare;
+    share.socket = static_cast<std::uint32_t>(l.slot);
+    share.args[0] = in.parent_app;
+    share.args[1] = l.slot;
+    std::int64_t per_engine[shim::kMaxEngines] = {};
+    if (call_all(share, per_engine) == 0) {
+      sock.kind = Kind::kListener;
+      sock.bound = true;
+      sock.bind_addr = sock.local_addr = l.local_addr;
+      sock.bind_port = sock.local_port = l.local_port;
+      sock.nonblocking = l.nonblocking;
+      sock.cloexec = l.cloexec;
+      continue;
+    }
+    // The parent closed it meanwhile (on some engine at least): the engines that did let us in
+    // let go, and the number stays reserved.
+    bool held_somewhere = false;
+    for (std::uint32_t e = 0; e < engines(); ++e) held_somewhere |= per_engine[e] == 0;
+    if (!held_somewhere) continue;
+    sock.keep_reserved = true;
+    sock.releases_owed = engines();
+    sock.closed.store(true, std::memory_order_release);
+    sock.kind = Kind::kClosing;
+    shim::Request close;
+    close.op = shim::Op::kClose;
+    close.socket = share.socket;
+    for (std::uint32_t e = 0; e < engines(); ++e) call(e, close, false);
+  }
+  // Shared (or not): the parent's attachment is its own again.
+  if (in.parent_attach_fd >= 0) ::close(in.parent_attach_fd);
+  inherited_.reset();
+}
+
+// Connects to the daemon's attach socket and maps the region it answers with.
+int Client::open_region(const std::string& prefix, const shim::AttachRequest& request, Region& out) {
   auto failed = [&](int error, const std::string& why) {
     last_error_ = "synwave: attach to '" + prefix + "': " + why;
     return -error;
@@ -102,19 +280,6 @@ int Client::attach_locked(const std::string& prefix) {
     ::close(fd);
     return failed(e, "eventfd: " + std::string(std::strerror(e)));
   }
-  unsigned channels = 4;
-  if (const char* v = std::getenv("SYNWAVE_CHANNELS")) channels = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
-  if (channels == 0 || channels > shim::kMaxChannels) channels = 4;
-  shim::AttachRequest request;
-  request.channels = channels;
-  if (const char* v = std::getenv("SYNWAVE_SOCKETS")) request.sockets = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
-  char comm[64] = {};
-  if (FILE* f = std::fopen("/proc/self/comm", "r")) {
-    if (std::fgets(comm, sizeof comm, f) != nullptr) comm[std::strcspn(comm, "\n")] = '\0';
-    std::fclose(f);
-  }
-  std::snprintf(request.name, sizeof request.name, "%s", comm);
-
   auto close_both = [&] {
     ::close(fd);
     ::close(efd);
@@ -157,33 +322,12 @@ int Client::attach_locked(const std::string& prefix) {
   const auto* header = static_cast<const shim::RegionHeader*>(base);
   const shim::Geometry g = shim::geometry(header->engines, header->channels, header->sockets, header->buffer_bytes);
   if (header->magic != shim::kRegionMagic || header->abi_version != shim::kAbiVersion || g.size != reply.region_size ||
-      header->engines == 0 || header->engines > shim::kMaxEngines || header->channels != channels) {
+      header->engines == 0 || header->engines > shim::kMaxEngines || header->channels != request.channels) {
     ::munmap(base, reply.region_size);
     close_both();
     return failed(EPROTO, "the region's layout is not this library's");
   }
-  region_ = shim::RegionView{static_cast<std::uint8_t*>(base), g};
-  attach_fd_ = fd;
-  event_fd_ = efd;
-  prefix_ = prefix;
-  channels_ = std::make_unique<ChannelState[]>(g.channels);
-  for (std::uint32_t ch = 0; ch < g.channels; ++ch) {
-    for (std::uint32_t e = 0; e < g.engines; ++e) {
-      shim::Channel& chan = region_.channel(ch, e);
-      channels_[ch].requests.emplace_back(&chan.requests);
-      channels_[ch].completions.emplace_back(&chan.completions);
-    }
-  }
-  free_channels_.clear();
-  for (int ch = static_cast<int>(g.channels) - 1; ch >= 0; --ch) free_channels_.push_back(ch);
-  sockets_ = std::make_unique<Socket[]>(g.sockets);
-  free_slots_.clear();
-  for (int s = static_cast<int>(g.sockets) - 1; s >= 0; --s) free_slots_.push_back(s);
-  events_.clear();
-  for (std::uint32_t e = 0; e < g.engines; ++e) events_.emplace_back(&region_.events(e).ring);
-  if (const char* v = std::getenv("SYNWAVE_BUSY_POLL_US")) busy_poll_us_ = static_cast<unsigned>(std::strtoul(v, nullptr, 10));
-  last_error_.clear();
-  attached_.store(true, std::memory_order_release);
+  out = Region{fd, efd, base, reply.region_size, reply.app_id};
   return 0;
 }
 
@@ -192,7 +336,9 @@ void Client::detach() {
   if (!attached()) return;
   // Closing the attach socket is what tells the daemon: it closes every socket as for an exit
   // (bytes written are still sent). The region stays mapped until the process ends, so that a
-  // straggling call from another thread reads stale memory instead of faulting.
+  // straggling call from another thread reads stale memory instead of faulting. shutdown(), not
+  // only close(): a forked child may hold a copy of the socket (Client::Inheritance).
+  ::shutdown(attach_fd_, SHUT_RDWR);
   ::close(attach_fd_);
   attach_fd_ = -1;
   daemon_gone_.store(true, std::memory_order_release);
@@ -237,6 +383,7 @@ int Client::allocate_socket() {
     for (auto& t : sock.accept_tail) t = 0;
     sock.accept_next_engine = 0;
     sock.releases_owed = 0;
+    sock.keep_reserved = false;
     sock.epolls.clear();
   }
   // The engine touches this slot's shared part no more (it released it, or never had it): start
@@ -267,7 +414,7 @@ Socket* Client::socket(int s) {
   if (!attached() || s < 0 || static_cast<std::uint32_t>(s) >= region_.g.sockets) return nullptr;
   Socket& sock = sockets_[s];
   const Kind k = sock.kind;
-  return k == Kind::kFree || k == Kind::kClosing ? nullptr : &sock;
+  return k == Kind::kFree || k == Kind::kClosing || k == Kind::kInherited ? nullptr : &sock;
 }
 
 void Client::free_socket(int s) {
@@ -415,8 +562,12 @@ bool Client::pump() {
         Socket& sock = sockets_[s];
         if (sock.kind == Kind::kClosing && sock.releases_owed > 0 && --sock.releases_owed == 0) {
           std::lock_guard slots(slots_mutex_);
-          sock.kind = Kind::kFree;
-          free_slots_.push_back(s);
+          if (sock.keep_reserved) {
+            sock.kind = Kind::kInherited;  // its number stays taken until sw_close
+          } else {
+            sock.kind = Kind::kFree;
+            free_slots_.push_back(s);
+          }
         }
       } else {
         changed_.push_back(s);

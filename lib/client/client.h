@@ -26,7 +26,9 @@ using RequestRing = shim::MessageRing<shim::Request, shim::kRingEntries>;
 using CompletionRing = shim::MessageRing<shim::Completion, shim::kRingEntries>;
 using EventQueue = shim::MessageRing<shim::Event, shim::kEventEntries>;
 
-enum class Kind : std::uint8_t { kFree, kCreated, kListener, kConnection, kClosing };
+// kInherited: a forked child's copy of a handle it cannot use (a connection, an unopened socket,
+// a listener it could not share): reserved under its number until closed; every other call EBADF.
+enum class Kind : std::uint8_t { kFree, kCreated, kListener, kConnection, kClosing, kInherited };
 
 struct Socket {
   std::mutex rx_mutex;  // readers (and accept on a listener)
@@ -54,6 +56,7 @@ struct Socket {
   std::uint32_t accept_tail[shim::kMaxEngines] = {};
   std::uint32_t accept_next_engine = 0;
   std::uint32_t releases_owed = 0;  // kReleased events to wait for before the slot is free
+  bool keep_reserved = false;       // once released it becomes kInherited, not free
   std::vector<int> epolls;          // epoll instances watching it
 };
 
@@ -84,6 +87,11 @@ class Client {
   int attach(const char* prefix);  // 0 or -errno
   bool attached() const { return attached_.load(std::memory_order_acquire); }
   int ensure_attached();           // attaches from $SYNWAVE_PREFIX on first use
+  // A forked child that inherited listeners attaches now (they are usable only once shared).
+  void attach_if_inherited();
+  // Handle `s` is a forked child's inherited handle (before or after it attached) that sw_close
+  // forgets without touching its parent's. Returns false for any other handle.
+  bool close_inherited(int s);
   const std::string& last_error() const { return last_error_; }
   void detach();
 
@@ -133,9 +141,39 @@ class Client {
 
  private:
   Client() = default;
+  // What a forked child inherited from the process it was forked from, until it attaches.
+  struct InheritedListener {
+    int slot = -1;
+    std::uint32_t local_addr = 0;  // network order
+    std::uint16_t local_port = 0;
+    bool nonblocking = false, cloexec = false;
+  };
+  struct Inheritance {
+    // The attached application that holds the listeners (the parent, or an ancestor that the
+    // parent had not attached after), and the token of its region.
+    std::uint32_t parent_app = 0;
+    std::uint64_t parent_token = 0;
+    std::uint32_t sockets = 0;    // its slots: the child asks for as many, to keep the numbers
+    // A copy of that application's attach socket: while any process holds one, the daemon keeps
+    // the application and its listeners (as fork shares descriptors), so a parent that exits at
+    // once (a daemonizing server) cannot close them before the child shares them.
+    int parent_attach_fd = -1;
+    std::vector<InheritedListener> listeners;  // to share (Op::kShare) under the same numbers
+    std::vector<int> others;                    // connections, unopened sockets: kInherited
+  };
+
+  struct Region {  // a mapped region and the attach socket it came with
+    int fd = -1, event_fd = -1;
+    void* base = nullptr;
+    std::uint64_t size = 0;
+    std::uint32_t app_id = 0;
+  };
+
   static void after_fork_in_child();
   static void forget_thread_channel();
   int attach_locked(const std::string& prefix);
+  int open_region(const std::string& prefix, const shim::AttachRequest& request, Region& out);
+  void adopt_inheritance(bool joined);
   int channel_index();
   bool completions_pending();
 
@@ -144,6 +182,9 @@ class Client {
   std::string last_error_;
   std::string prefix_;
   std::string inherited_prefix_;  // a forked child's: the daemon its parent was attached to
+  std::unique_ptr<Inheritance> inherited_;  // a forked child's, until it attaches (attach_mutex_)
+  std::uint32_t app_id_ = 0;
+  std::uint64_t family_token_ = 0;  // our region's: a child we fork names us with it
   int attach_fd_ = -1;
   int event_fd_ = -1;
   shim::RegionView region_;

@@ -475,6 +475,8 @@ int sw_shutdown(int s, int how) {
 }
 
 int sw_close(int s) {
+  // A forked child's inherited handle: forgotten here, the parent's socket untouched.
+  if (client().close_inherited(s)) return 0;
   Socket* sock = lookup(s);
   if (sock == nullptr) return -1;
   for (int ep : std::vector<int>(sock->epolls)) {
@@ -658,6 +660,7 @@ int sw_ioctl(int s, unsigned long request, void* arg) {
 }
 
 uint32_t sw_poll_events(int s) {
+  if (!client().attached()) client().attach_if_inherited();  // a forked child's listeners
   Socket* sock = client().socket(s);
   if (sock == nullptr) return EPOLLERR | EPOLLHUP;
   const shim::SocketShared& sh = shared(s);

@@ -13,6 +13,15 @@
  *                                               main thread closes the socket under it
  *   shim-tool fork-child PREFIX                 a socket, then fork(): what the child and the
  *                                               parent can do with it
+ *   shim-tool fork-workers PREFIX PORT          listens, forks two workers that accept on the
+ *                                               inherited listener and answer each connection's
+ *                                               line with "worker N: LINE"; the parent never
+ *                                               accepts, and closes its copy on SIGUSR1
+ *   shim-tool fork-close PREFIX PORT            listens, accepts one connection and reads its
+ *                                               line, forks a child that closes both inherited
+ *                                               handles (as redis's background save does) and
+ *                                               exits; then answers that line and serves the
+ *                                               listener ("parent: LINE")
  *   shim-tool attach PREFIX                     attaches, nothing more
  *
  * The modes that connect print "connected LOCAL PEER" (IP:PORT each) once connected.
@@ -25,6 +34,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,6 +78,8 @@ static int usage(void) {
         "       shim-tool block-recv PREFIX IP PORT\n"
         "       shim-tool close-while-blocked PREFIX IP PORT\n"
         "       shim-tool fork-child PREFIX\n"
+        "       shim-tool fork-workers PREFIX PORT\n"
+        "       shim-tool fork-close PREFIX PORT\n"
         "       shim-tool attach PREFIX\n",
         stderr);
   return 2;
@@ -341,6 +353,118 @@ static int fork_child(void) {
   for (;;) pause();
 }
 
+/* Reads one line (up to a newline or the end of stream) from connection c. */
+static ssize_t read_line(int c, char* line, size_t size) {
+  size_t got = 0;
+  while (got + 1 < size) {
+    const ssize_t r = sw_recv(c, line + got, size - 1 - got, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) break;
+    got += (size_t)r;
+    if (memchr(line, '\n', got) != NULL) break;
+  }
+  line[got] = '\0';
+  line[strcspn(line, "\n")] = '\0';
+  return (ssize_t)got;
+}
+
+/* Answers connection c's line with "WHO: LINE" and closes it. */
+static void answer(int c, const char* who, const char* line) {
+  char reply[512];
+  const int n = snprintf(reply, sizeof reply, "%s: %s\n", who, line);
+  if (sw_send(c, reply, (size_t)n, MSG_NOSIGNAL) != n) die_errno("send");
+  if (sw_close(c) != 0) die_errno("close");
+}
+
+/* Accepts on s forever, answering each connection's line as WHO. */
+static void serve(int s, const char* who) {
+  unsigned long served = 0;
+  for (;;) {
+    const int c = sw_accept(s, NULL, NULL);
+    if (c < 0) {
+      if (errno == EINTR) continue;
+      die_errno("accept");
+    }
+    char line[256];
+    if (read_line(c, line, sizeof line) < 0) die_errno("recv");
+    answer(c, who, line);
+    say("%s served %lu", who, ++served);
+  }
+}
+
+static volatile sig_atomic_t g_close_requested = 0;
+static void request_close(int signum) {
+  (void)signum;
+  g_close_requested = 1;
+}
+
+/* nginx's shape: the master listens and forks workers that accept on the inherited listener (a
+ * handle of the same number); the master never accepts. */
+static int fork_workers(unsigned long port) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = request_close;
+  sigaction(SIGUSR1, &action, NULL);
+  const int s = listen_on(port);
+  say("listening %lu", port);
+  pid_t workers[2];
+  for (int i = 0; i < 2; ++i) {
+    workers[i] = fork();
+    if (workers[i] < 0) die_errno("fork");
+    if (workers[i] == 0) {
+      char who[32];
+      snprintf(who, sizeof who, "worker %d", i + 1);
+      /* The first call attaches this worker and makes the listener its own; polling a listener
+       * says that it accepts. */
+      const uint32_t events = sw_poll_events(s);
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        say("error: %s: the inherited listener is not usable (%s)", who, sw_last_error());
+        _exit(1);
+      }
+      int accepting = 0;
+      socklen_t len = sizeof accepting;
+      if (sw_getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting)
+        die_errno("getsockopt SO_ACCEPTCONN");
+      say("%s accepting pid %d", who, (int)getpid());
+      serve(s, who);
+    }
+  }
+  say("workers %d %d", (int)workers[0], (int)workers[1]);
+  while (!g_close_requested) pause();
+  if (sw_close(s) != 0) die_errno("close");
+  say("parent closed");
+  for (;;) pause();
+}
+
+/* redis's shape: a child forked for a background job closes the inherited listener and
+ * connection, which must not affect the parent's. */
+static int fork_close(unsigned long port) {
+  const int s = listen_on(port);
+  say("listening %lu", port);
+  const int c = sw_accept(s, NULL, NULL);
+  if (c < 0) die_errno("accept");
+  char line[256];
+  if (read_line(c, line, sizeof line) < 0) die_errno("recv");
+  say("parent read %s", line);
+  const pid_t child = fork();
+  if (child < 0) die_errno("fork");
+  if (child == 0) {
+    /* Closing what it inherited is all it does with synwave: it never attaches. */
+    say("child close listener: %d", sw_close(s));
+    const uint32_t events = sw_poll_events(c);
+    say("child poll inherited connection: %s", (events & EPOLLHUP) ? "EPOLLHUP" : "usable");
+    say("child close connection: %d", sw_close(c));
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  say("child exited %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  answer(c, "parent", line);
+  serve(s, "parent");
+  return 0;
+}
+
 static int attach_only(const char* prefix) {
   if (sw_attach(prefix) != 0) {
     const int error = errno;
@@ -380,6 +504,11 @@ int main(int argc, char** argv) {
   if (strcmp(mode, "fork-child") == 0 && argc == 3) {
     attach_or_die(prefix);
     return fork_child();
+  }
+  if ((strcmp(mode, "fork-workers") == 0 || strcmp(mode, "fork-close") == 0) && argc == 4) {
+    if (parse_number(argv[3], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    return strcmp(mode, "fork-workers") == 0 ? fork_workers(port) : fork_close(port);
   }
   if (strcmp(mode, "close-while-blocked") == 0 && argc == 5) {
     if (parse_number(argv[4], 65535, &port) != 0) return usage();

@@ -500,6 +500,121 @@ def test_fork_child_starts_detached():
     assert_clean_stop(stack)
 
 
+# A kernel client of STACK_IP:port: count connections one after the other, each sending the line
+# "TAG k" and reading the answer "WHO: TAG k" to the end of stream; prints who answered how often.
+LINE_CLIENT = f"""
+import collections, socket, sys
+port, count, tag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+served, failed = collections.Counter(), 0
+for k in range(count):
+    line = '%s %d' % (tag, k)
+    try:
+        s = socket.create_connection(('{harness.STACK_IP}', port), timeout=10)
+        s.settimeout(10)
+        s.sendall(line.encode() + b'\\n')
+        data = b''
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        who, _, echoed = data.decode().strip().partition(': ')
+        if echoed == line:
+            served[who.replace(' ', '')] += 1
+        else:
+            failed += 1
+            print('bad answer', repr(data), flush=True)
+    except OSError as error:
+        failed += 1
+        print('failed', k, error, flush=True)
+print('served', ' '.join('%s=%d' % kv for kv in sorted(served.items())), 'failed=%d' % failed, flush=True)
+"""
+
+
+def line_clients(procs, port, count, tag):
+    """LINE_CLIENT: {who: connections answered}; asserts that none failed."""
+    client = procs.kernel(LINE_CLIENT, port, count, tag, name=f"kernel clients ({tag})")
+    summary = client.expect(r"^served (.*)$", timeout=60).group(1).split()
+    counts = dict(item.split("=") for item in summary)
+    failed = int(counts.pop("failed"))
+    assert failed == 0, client.output()
+    return {who: int(n) for who, n in counts.items()}
+
+
+def wait_for_lines(process, pattern, count, timeout=10):
+    """All matches of pattern (re.M) in the output once there are count of them, in any order."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = re.findall(pattern, process.output(), re.M)
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{process.name}: {count} lines matching {pattern!r} expected; output:\n"
+                                 f"{process.output()}")
+        time.sleep(0.05)
+
+
+def test_forked_workers_accept_on_the_parents_listener():
+    """nginx's shape: the master listens and forks two workers that accept on the inherited
+    listener handle; the master never accepts. Both workers are served; one exits and the other
+    serves everything; the master closes its copy and the listener stays the worker's."""
+    with Stack("sfwork") as stack, Processes(stack) as procs:
+        tool = procs.tool("fork-workers", 9010)
+        workers = {}
+        try:
+            tool.expect(r"^listening 9010$")
+            for index, pid in wait_for_lines(tool, r"^worker (\d) accepting pid (\d+)$", 2):
+                workers[f"worker{index}"] = int(pid)
+            assert sorted(app_pids(stack)) == sorted([tool.pid, *workers.values()]), apps(stack)
+            assert stack.telemetry("/synwave/apps")["attached_total"] == 3
+
+            served = line_clients(procs, 9010, 40, "first")
+            assert sum(served.values()) == 40 and set(served) == {"worker1", "worker2"}, served
+            assert min(served.values()) >= 10, f"round-robin between two accepting workers: {served}"
+            master = [a for a in apps(stack).values() if a["pid"] == tool.pid][0]
+            assert master["accepted"] == 0 and master["sockets"] == 1, master
+
+            os.kill(workers.pop("worker1"), signal.SIGKILL)
+            stack.wait_for(lambda: sorted(app_pids(stack)) == sorted([tool.pid, workers["worker2"]]), timeout=5,
+                           what="the killed worker to leave")
+            assert line_clients(procs, 9010, 10, "second") == {"worker2": 10}
+
+            tool.signal(signal.SIGUSR1)
+            tool.expect(r"^parent closed$")
+            stack.wait_for(lambda: [a for a in apps(stack).values() if a["pid"] == tool.pid][0]["sockets"] == 0,
+                           timeout=5, what="the master's copy of the listener to close")
+            assert line_clients(procs, 9010, 10, "third") == {"worker2": 10}
+            assert "error" not in tool.output(), tool.output()
+        finally:
+            for pid in workers.values():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert_clean_stop(stack)
+
+
+def test_forked_child_closes_inherited_handles_parent_keeps_them():
+    """redis's shape: a child forked for a background job closes the inherited listener and
+    connection without attaching; the parent answers that connection and keeps accepting."""
+    with Stack("sfclose") as stack, Processes(stack) as procs:
+        tool = procs.tool("fork-close", 9011)
+        tool.expect(r"^listening 9011$")
+        first = procs.kernel(LINE_CLIENT, 9011, 1, "first", name="kernel client (first)")
+        tool.expect(r"^parent read first 0$")
+        assert tool.expect(r"^child close listener: (\S+)$").group(1) == "0"
+        assert tool.expect(r"^child poll inherited connection: (\S+)$").group(1) == "EPOLLHUP"
+        assert tool.expect(r"^child close connection: (\S+)$").group(1) == "0"
+        assert tool.expect(r"^child exited (\S+)$").group(1) == "0"
+        first.expect(r"^served parent=1 failed=0$")
+        assert line_clients(procs, 9011, 10, "after") == {"parent": 10}
+        # The child never attached: only the parent ever was an application.
+        assert stack.telemetry("/synwave/apps")["attached_total"] == 1
+        assert app_pids(stack) == [tool.pid], apps(stack)
+    assert_clean_stop(stack)
+
+
 def test_listener_on_every_engine():
     """Two engines on a two-queue TAP: the kernel spreads its flows over both queues; one listen
     listens on both engines, and the connections accepted by either reach the one application."""
@@ -531,4 +646,6 @@ if __name__ == "__main__":
                            test_daemon_stop_wakes_blocked_calls,
                            test_close_while_another_thread_is_blocked_in_recv,
                            test_fork_child_starts_detached,
+                           test_forked_workers_accept_on_the_parents_listener,
+                           test_forked_child_closes_inherited_handles_parent_keeps_them,
                            test_listener_on_every_engine]))
