@@ -17,6 +17,10 @@
  *                                               inherited listener and answer each connection's
  *                                               line with "worker N: LINE"; the parent never
  *                                               accepts, and closes its copy on SIGUSR1
+ *   shim-tool fork-daemon PREFIX PORT           as fork-workers, but as nginx daemonizes: the
+ *                                               process that listens forks the master and exits
+ *                                               at once; the master (that never made a call)
+ *                                               forks the workers
  *   shim-tool fork-close PREFIX PORT            listens, accepts one connection and reads its
  *                                               line, forks a child that closes both inherited
  *                                               handles (as redis's background save does) and
@@ -79,6 +83,7 @@ static int usage(void) {
         "       shim-tool close-while-blocked PREFIX IP PORT\n"
         "       shim-tool fork-child PREFIX\n"
         "       shim-tool fork-workers PREFIX PORT\n"
+        "       shim-tool fork-daemon PREFIX PORT\n"
         "       shim-tool fork-close PREFIX PORT\n"
         "       shim-tool attach PREFIX\n",
         stderr);
@@ -401,13 +406,11 @@ static void request_close(int signum) {
 
 /* nginx's shape: the master listens and forks workers that accept on the inherited listener (a
  * handle of the same number); the master never accepts. */
-static int fork_workers(unsigned long port) {
+static int fork_workers(int s) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = request_close;
   sigaction(SIGUSR1, &action, NULL);
-  const int s = listen_on(port);
-  say("listening %lu", port);
   pid_t workers[2];
   for (int i = 0; i < 2; ++i) {
     workers[i] = fork();
@@ -430,7 +433,7 @@ static int fork_workers(unsigned long port) {
       serve(s, who);
     }
   }
-  say("workers %d %d", (int)workers[0], (int)workers[1]);
+  say("master %d workers %d %d", (int)getpid(), (int)workers[0], (int)workers[1]);
   while (!g_close_requested) pause();
   if (sw_close(s) != 0) die_errno("close");
   say("parent closed");
@@ -508,7 +511,20 @@ int main(int argc, char** argv) {
   if ((strcmp(mode, "fork-workers") == 0 || strcmp(mode, "fork-close") == 0) && argc == 4) {
     if (parse_number(argv[3], 65535, &port) != 0) return usage();
     attach_or_die(prefix);
-    return strcmp(mode, "fork-workers") == 0 ? fork_workers(port) : fork_close(port);
+    if (strcmp(mode, "fork-close") == 0) return fork_close(port);
+    const int s = listen_on(port);
+    say("listening %lu", port);
+    return fork_workers(s);
+  }
+  if (strcmp(mode, "fork-daemon") == 0 && argc == 4) {
+    if (parse_number(argv[3], 65535, &port) != 0) return usage();
+    attach_or_die(prefix);
+    const int s = listen_on(port);
+    say("listening %lu", port);
+    const pid_t master = fork();
+    if (master < 0) die_errno("fork");
+    if (master != 0) _exit(0);  /* nginx's ngx_daemon(): the listening process goes at once */
+    return fork_workers(s);
   }
   if (strcmp(mode, "close-while-blocked") == 0 && argc == 5) {
     if (parse_number(argv[4], 65535, &port) != 0) return usage();

@@ -595,6 +595,56 @@ def test_forked_workers_accept_on_the_parents_listener():
     assert_clean_stop(stack)
 
 
+def test_forked_workers_on_two_engines():
+    """The listener listens on both engines: each worker shares it on each, and connections
+    accepted by either engine reach both workers."""
+    with Stack("sfengines", lcores="0-1", arp_lines="max_retries = 12\nretrans_ms = 200") as stack, \
+            Processes(stack) as procs:
+        tool = procs.tool("fork-workers", 9013)
+        workers = []
+        try:
+            tool.expect(r"^listening 9013$")
+            workers = [int(pid) for _, pid in wait_for_lines(tool, r"^worker (\d) accepting pid (\d+)$", 2)]
+            served = line_clients(procs, 9013, 40, "engines")
+            assert sum(served.values()) == 40 and set(served) == {"worker1", "worker2"}, served
+            per_engine = [stack.telemetry("/synwave/counters", str(e))["tcp_passive_opens"] for e in (0, 1)]
+            assert sum(per_engine) == 40 and min(per_engine) > 0, per_engine
+            assert "error" not in tool.output(), tool.output()
+        finally:
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    assert_clean_stop(stack)
+
+
+def test_forked_workers_of_a_daemonized_master():
+    """nginx daemonizing: the process that listened forks the master and exits at once; the master,
+    which never made a call, forks the workers; they still accept on the listener."""
+    with Stack("sfdaemon") as stack, Processes(stack) as procs:
+        tool = procs.tool("fork-daemon", 9012)
+        pids = []
+        try:
+            tool.expect(r"^listening 9012$")
+            master, *workers = (int(pid) for pid in tool.expect(r"^master (\d+) workers (\d+) (\d+)$").groups())
+            pids = [master, *workers]
+            wait_for_lines(tool, r"^worker (\d) accepting pid (\d+)$", 2)
+            # The process that listened is gone (its output stays open: the master and workers hold it).
+            assert tool.process.wait(timeout=5) == 0
+            served = line_clients(procs, 9012, 20, "daemon")
+            assert sum(served.values()) == 20 and set(served) == {"worker1", "worker2"}, served
+            assert "error" not in tool.output(), tool.output()
+        finally:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        stack.wait_for(lambda: not apps(stack), timeout=5, what="every application to leave")
+    assert_clean_stop(stack)
+
+
 def test_forked_child_closes_inherited_handles_parent_keeps_them():
     """redis's shape: a child forked for a background job closes the inherited listener and
     connection without attaching; the parent answers that connection and keeps accepting."""
@@ -647,5 +697,7 @@ if __name__ == "__main__":
                            test_close_while_another_thread_is_blocked_in_recv,
                            test_fork_child_starts_detached,
                            test_forked_workers_accept_on_the_parents_listener,
+                           test_forked_workers_on_two_engines,
+                           test_forked_workers_of_a_daemonized_master,
                            test_forked_child_closes_inherited_handles_parent_keeps_them,
                            test_listener_on_every_engine]))
