@@ -16,9 +16,20 @@
  * Thread-safety: every call may be made from any thread at any time, including several threads
  * on one socket (as with kernel sockets; reads or writes interleave as they would there). Each
  * thread gets a request channel of its own while channels last (SYNWAVE_CHANNELS, default 4),
- * then threads share channels. Not async-signal-safe. After fork() only the parent keeps the
- * attachment and its sockets: in the child the inherited handles fail with EBADF, and its first
- * call attaches it to the daemon as an application of its own (docs/shim.md, "Limits").
+ * then threads share channels. Not async-signal-safe.
+ *
+ * fork(): the parent keeps its attachment and its sockets unchanged. In the child every handle
+ * keeps its number. An inherited listener stays a listener of the same port: the child's first
+ * call (any call but sw_close of an inherited handle) attaches it as an application of the
+ * parent's family and makes it one more holder of the same listener, on every engine; new
+ * connections go round-robin to the holders that accept (they have called sw_accept4, added the
+ * listener to an epoll instance, or asked sw_poll_events about it), so a parent that never
+ * accepts gets none. sw_close of an inherited listener closes only the caller's copy; the
+ * listener closes with its last holder (or the exit of the last process holding it). Inherited
+ * connections and unopened sockets cannot be used in the child: sw_close returns 0 and leaves
+ * the parent's socket alone, every other call fails with EBADF; inherited epoll handles fail
+ * with EBADF. A child that only closes what it inherited never attaches. A child forked again
+ * passes its listeners on the same way (docs/shim.md, "fork()").
  *
  * Blocking calls sleep on an eventfd the daemon signals; SYNWAVE_BUSY_POLL_US spins that many
  * microseconds before sleeping (lower latency, a busy core). When the daemon stops, blocked calls
@@ -58,7 +69,9 @@ int sw_socket(int domain, int type, int protocol);
 int sw_bind(int s, const struct sockaddr* addr, socklen_t len);
 /* Listens on every engine of the daemon. */
 int sw_listen(int s, int backlog);
-/* flags: SOCK_NONBLOCK, SOCK_CLOEXEC. Blocks unless the listener is non-blocking (EAGAIN). */
+/* flags: SOCK_NONBLOCK, SOCK_CLOEXEC. Blocks unless the listener is non-blocking (EAGAIN).
+ * Connections are handed to a listener's process from its first accept (or epoll interest, or
+ * sw_poll_events) on; until then they wait in the daemon's accept queue (the backlog). */
 int sw_accept4(int s, struct sockaddr* addr, socklen_t* len, int flags);
 int sw_accept(int s, struct sockaddr* addr, socklen_t* len);
 /* Blocking: waits for the handshake; non-blocking: EINPROGRESS, then writable (or SO_ERROR). */
@@ -101,7 +114,8 @@ int sw_epoll_wait(int ep, struct epoll_event* events, int max, int timeout_ms);
 int sw_epoll_fd(int ep);
 int sw_epoll_close(int ep);
 
-/* Readiness of one socket now, as epoll event bits (for poll()-shaped loops). */
+/* Readiness of one socket now, as epoll event bits (for poll()-shaped loops). Asking about a
+ * listener marks it as accepting (see fork() above). */
 uint32_t sw_poll_events(int s);
 
 /* sendmsg / recvmsg for a TCP socket: msg_iov and flags as sw_send / sw_recv; msg_name is
