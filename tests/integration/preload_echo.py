@@ -13,7 +13,7 @@ end of stream, then prints "echoed N" (the total) and exits. A client opens CONN
 at once; on each it sends BYTES bytes of a pattern seeded by the connection's number (in chunks of
 varying size, while reading the echo back), shuts down its sending side, reads to the end of stream
 and compares. It prints one line "ok connections=C bytes=B" when every byte came back in order,
-otherwise "mismatch ..." lines, and exits 1. Everything is bounded by a 60 s timeout.
+otherwise "mismatch ..." lines, and exits 1. Everything is bounded by a 30 s timeout.
 """
 
 import asyncio
@@ -23,7 +23,7 @@ import socket
 import sys
 import threading
 
-TIMEOUT = 60
+TIMEOUT = 30
 
 
 def pattern(index, size):

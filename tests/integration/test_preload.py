@@ -555,7 +555,7 @@ REDIS_PORT = 6379
 
 
 def redis_cli(stack, *args, input=None):
-    result = stack.ns(["redis-cli", "-h", STACK_IP, "-p", str(REDIS_PORT), *args], check=False, timeout=30,
+    result = stack.ns(["redis-cli", "-h", STACK_IP, "-p", str(REDIS_PORT), *args], check=False, timeout=15,
                       input=input)
     assert result.returncode == 0, f"redis-cli {' '.join(args[:3])}: exit {result.returncode}: {result.stdout}{result.stderr}"
     return result.stdout
@@ -563,7 +563,7 @@ def redis_cli(stack, *args, input=None):
 
 def redis_benchmark(stack, *args):
     cmd = ["redis-benchmark", "-h", STACK_IP, "-p", str(REDIS_PORT), "-t", "set,get", "-c", "16", "--csv", *args]
-    result = stack.ns(cmd, check=False, timeout=60)
+    result = stack.ns(cmd, check=False, timeout=40)
     out = result.stdout + result.stderr
     assert result.returncode == 0, f"{' '.join(cmd)}: exit {result.returncode}:\n{out[-3000:]}"
     rates = {m.group(1): float(m.group(2)) for m in re.finditer(r'^"(SET|GET)","([\d.]+)"', result.stdout, re.M)}
@@ -658,7 +658,7 @@ def client(c):
         rng = random.Random(c)
         values = {f"k{c}-{i}".encode(): rng.randbytes(rng.choice((1, 100, 1400, 5000, rng.randint(1, 200000))))
                   for i in range(keys)}
-        sock = socket.create_connection((host, port), timeout=30)
+        sock = socket.create_connection((host, port), timeout=10)
         buf = bytearray()
         for key, value in values.items():
             sock.sendall(b"set %s 0 0 %d\\r\\n%s\\r\\n" % (key, len(value), value))
@@ -682,7 +682,7 @@ def client(c):
 
 threads = [threading.Thread(target=client, args=(c,)) for c in range(connections)]
 for t in threads: t.start()
-for t in threads: t.join(60)
+for t in threads: t.join(40)
 for f in failures: print(f)
 print("ok" if not failures and len(done) == connections else "failed", connections * keys, sum(done), flush=True)
 sys.exit(0 if not failures and len(done) == connections else 1)
@@ -698,7 +698,7 @@ def test_memcached():
         wait_listening(stack, MEMCACHED_PORT, memcached)
         connections, keys = 4, 500
         result = stack.ns([PYTHON, "-c", MEMCACHED_CLIENT, STACK_IP, str(MEMCACHED_PORT), str(connections), str(keys)],
-                          check=False, timeout=120)
+                          check=False, timeout=60)
         assert result.returncode == 0 and result.stdout.startswith("ok"), \
             f"memcached client: exit {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}\n" \
             f"memcached:\n{memcached.output()[-2000:]}"
@@ -783,7 +783,7 @@ IPERF_IN_FLIGHT = 16 * MIB
 def iperf_client(cmd, who):
     """Runs an iperf3 client (cmd: a full command with --json) and checks its own counters;
     returns (sent, received)."""
-    result = harness.run(cmd, check=False, timeout=90)
+    result = harness.run(cmd, check=False, timeout=30)
     reports = json_objects(result.stdout)
     assert result.returncode == 0 and reports, f"{who}: exit {result.returncode}:\n{result.stdout[-3000:]}{result.stderr}"
     sent, received = iperf_counts(reports[-1], who)
@@ -848,7 +848,7 @@ def python_server_case(name, mode, port):
         wait_listening(stack, port, server)
         client = procs.kernel([PYTHON, ECHO, f"{mode}-client", STACK_IP, port, ECHO_CONNECTIONS, ECHO_BYTES],
                               f"kernel {mode} client")
-        code = client.wait(90)
+        code = client.wait(45)
         assert code == 0, f"kernel {mode} client exit {code}:\n{client.output()[-3000:]}\nserver:\n{server.output()[-3000:]}"
         client.expect(rf"^ok connections={ECHO_CONNECTIONS} bytes={ECHO_BYTES}$", timeout=0)
         assert server.wait(15) == 0, server.output()
@@ -863,7 +863,7 @@ def python_client_case(name, mode, port):
         server.expect(rf"^listening {port}$", timeout=15)
         client = procs.wrapped([PYTHON, ECHO, f"{mode}-client", KERNEL_IP, port, ECHO_CONNECTIONS, ECHO_BYTES],
                                f"{mode} client")
-        code = client.wait(90)
+        code = client.wait(45)
         assert code == 0, f"{mode} client exit {code}:\n{client.output()[-3000:]}\nserver:\n{server.output()[-3000:]}"
         client.expect(rf"^ok connections={ECHO_CONNECTIONS} bytes={ECHO_BYTES}$", timeout=0)
         assert server.wait(15) == 0, server.output()
