@@ -6,8 +6,9 @@ synwave-httpd --attach serving curl (keep-alive, /synwave/apps, a clean SIGTERM)
 two applications at once; an application killed with connections open (its sockets close as Linux
 closes a dead process's: RST with unread data, FIN without) while the daemon keeps serving; an
 attach refused by the socket's file mode, refused by the daemon's credential check (SO_PEERCRED),
-then allowed by [shim] allow_uids; and a daemon that stops while applications block in accept and
-recv.
+then allowed by [shim] allow_uids; a daemon that stops while applications block in accept and
+recv; and listeners inherited across fork(): nginx-like workers accepting on their master's listener
+(one or two engines, a daemonized master), a redis-like child closing what it inherited.
 
 Every process a test starts (applications, kernel-side servers and clients) is killed when the test
 ends, whatever happened; the harness removes the namespace and stops the daemon.
