@@ -299,6 +299,43 @@ def new_stack(name):
     return KernelStack(name) if KERNEL_MODE else SynwaveStack(name)
 
 
+def diagnosis(stack):
+    """What the daemon says (for a failure's message): TCP states, applications, non-zero drop and
+    error counters. Empty with --kernel."""
+    if KERNEL_MODE:
+        return ""
+    try:
+        states = stack.telemetry("/synwave/tcp/states")
+        apps = {k: {f: v[f] for f in ("pid", "name", "phase", "sockets", "accepted", "bytes_in", "bytes_out",
+                                      "faulted", "bad_requests") if f in v}
+                for k, v in stack.telemetry("/synwave/apps").items() if isinstance(v, dict)}
+        counters = {k: v for k, v in stack.counters().items()
+                    if isinstance(v, int) and v and re.search(r"drop|fail|reset|overflow|full|error|retrans", k)}
+        return f"\nthe daemon: states {states}\napps {apps}\ncounters {counters}"
+    except Exception as error:  # the daemon may be gone: say so
+        return f"\nthe daemon did not answer telemetry: {type(error).__name__}: {error}" + \
+               (f" (exit {stack.process.poll()})" if getattr(stack, "process", None) else "")
+
+
+def carried(stack, passive=0, active=0, bytes_in=0, bytes_out=0, programs=()):
+    """Evidence that synwave, not the kernel, carried the case: the daemon's TCP counters reached
+    these figures, and each program in programs is an attached application (by name)."""
+    if KERNEL_MODE:
+        return
+    c = stack.counters()
+    got = {"tcp_passive_opens": c["tcp_passive_opens"], "tcp_active_opens": c["tcp_active_opens"],
+           "tcp_bytes_in": c["tcp_bytes_in"], "tcp_bytes_out": c["tcp_bytes_out"]}
+    want = {"tcp_passive_opens": passive, "tcp_active_opens": active, "tcp_bytes_in": bytes_in,
+            "tcp_bytes_out": bytes_out}
+    short = {k: (got[k], want[k]) for k in want if got[k] < want[k]}
+    assert not short, f"the daemon's counters (got, at least): {short}"
+    if programs:
+        apps = stack.telemetry("/synwave/apps")
+        names = {app["name"] for app in apps.values() if isinstance(app, dict)}
+        missing = [p for p in programs if p not in names]
+        assert not missing, f"not attached to the daemon: {missing}; attached: {sorted(names)}"
+
+
 def wait_listening(stack, port, process, timeout=20):
     """Waits until something listens on the stack's port; fails early when process exited."""
     deadline = time.monotonic() + timeout
@@ -499,7 +536,8 @@ def nginx_serves(stack, directory, files):
         sums, _ = curl_sha256(stack, [f"{base}/small.html"], directory)
         assert sums == [files["small.html"]], sums
     except (AssertionError, subprocess.TimeoutExpired) as error:
-        raise AssertionError(f"{error}\nnginx error.log:\n{read_tail(directory, 'error.log')}") from None
+        raise AssertionError(f"{error}\nnginx error.log:\n{read_tail(directory, 'error.log', 2000)}"
+                             f"{diagnosis(stack)}") from None
 
 
 def nginx_case(name, sendfile):
@@ -510,6 +548,7 @@ def nginx_case(name, sendfile):
         workers = children(nginx.pid)
         assert len(workers) == 2, f"nginx master {nginx.pid} has children {workers}, expected 2 workers"
         nginx_serves(stack, directory, files)
+        carried(stack, passive=4000, bytes_out=16 * MIB, programs=["nginx"])
         assert nginx.running(), nginx.output()
         assert children(nginx.pid) == workers, f"workers changed: {workers} -> {children(nginx.pid)}\n" \
                                                f"{read_tail(directory, 'error.log')}"
@@ -545,6 +584,7 @@ def test_nginx_reload_keeps_serving():
         log = read_tail(directory, "error.log", 100000)
         assert "SIGHUP" in log and "reconfiguring" in log, log[-3000:]
         nginx_serves(stack, directory, files)
+        carried(stack, passive=4000, bytes_out=16 * MIB, programs=["nginx"])
         assert nginx.running()
     stack.check_clean_stop()
 
@@ -609,6 +649,7 @@ def test_redis():
         # It keeps serving after the child exited (and closed its copies of the sockets).
         assert redis_cli(stack, "GET", "greeting").strip() == "hello synwave"
         redis_benchmark(stack, "-n", "20000")
+        carried(stack, passive=32, bytes_in=MIB, bytes_out=MIB, programs=["redis-server"])
         assert redis.running(), redis.output()[-3000:]
     stack.check_clean_stop()
 
@@ -702,6 +743,7 @@ def test_memcached():
         assert result.returncode == 0 and result.stdout.startswith("ok"), \
             f"memcached client: exit {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}\n" \
             f"memcached:\n{memcached.output()[-2000:]}"
+        carried(stack, passive=connections, bytes_in=connections * MIB, programs=["memcached"])
         assert memcached.running(), memcached.output()
     stack.check_clean_stop()
 
@@ -735,6 +777,7 @@ def client_case(name, fetch):
             assert code == 0, f"{client.name}: exit {code}:\n{client.output()[-3000:]}"
             got = sha256_file(path)
             assert got == expected, f"{file}: sha256 {got}, expected {expected} ({os.path.getsize(path)} bytes)"
+        carried(stack, active=2, bytes_in=8 * MIB)
     stack.check_clean_stop()
 
 
@@ -816,6 +859,7 @@ def test_iperf3_server():
         forward, reverse = iperf_server_reports(server, 2)
         assert iperf_counts(forward, "iperf3 -s")[1] == received, forward["end"]
         assert iperf_counts(reverse, "iperf3 -s (-R)")[0] == sent_back, reverse["end"]
+        carried(stack, passive=4, bytes_in=received, bytes_out=sent_back)
     stack.check_clean_stop()
 
 
@@ -831,6 +875,7 @@ def test_iperf3_client():
         forward, reverse = iperf_server_reports(server, 2)
         assert iperf_counts(forward, "kernel iperf3 -s")[1] == received, forward["end"]
         assert iperf_counts(reverse, "kernel iperf3 -s (-R)")[0] == sent_back, reverse["end"]
+        carried(stack, active=4, bytes_in=sent_back - IPERF_IN_FLIGHT, bytes_out=received)
     stack.check_clean_stop()
 
 
@@ -853,6 +898,8 @@ def python_server_case(name, mode, port):
         client.expect(rf"^ok connections={ECHO_CONNECTIONS} bytes={ECHO_BYTES}$", timeout=0)
         assert server.wait(15) == 0, server.output()
         server.expect(rf"^echoed {ECHO_CONNECTIONS * ECHO_BYTES}$", timeout=0)
+        total = ECHO_CONNECTIONS * ECHO_BYTES
+        carried(stack, passive=ECHO_CONNECTIONS, bytes_in=total, bytes_out=total)
     stack.check_clean_stop()
 
 
@@ -868,6 +915,8 @@ def python_client_case(name, mode, port):
         client.expect(rf"^ok connections={ECHO_CONNECTIONS} bytes={ECHO_BYTES}$", timeout=0)
         assert server.wait(15) == 0, server.output()
         server.expect(rf"^echoed {ECHO_CONNECTIONS * ECHO_BYTES}$", timeout=0)
+        total = ECHO_CONNECTIONS * ECHO_BYTES
+        carried(stack, active=ECHO_CONNECTIONS, bytes_in=total, bytes_out=total)
     stack.check_clean_stop()
 
 
