@@ -5,6 +5,7 @@
 // instance, whose kernel descriptor (sw_epoll_fd: readable whenever the instance may have
 // something) joins the kernel set under a marker the program never sees. epoll_wait takes the
 // synwave events first, then the kernel's, and sleeps in the kernel's epoll_wait.
+#include <sched.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -68,7 +69,10 @@ int wait_mixed(int epfd, int ep, epoll_event* events, int max, int timeout_ms, c
       if (k > 0) n += without_marker(events + n, k, &marker);
     }
     if (n > 0 || timeout_ms == 0) return n;
-    if (Clock::now() < spin_until) continue;
+    if (Clock::now() < spin_until) {
+      sched_yield();  // an engine sharing this CPU runs meanwhile; alone, this returns at once
+      continue;
+    }
     int wait_ms = -1;
     if (timeout_ms > 0) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();

@@ -5,6 +5,7 @@
 // the daemon writes whenever it published something for this process. Sleeps are cut into
 // slices of kWakeSliceMs: another thread's sw_pump may take the wake-up meant for this one, and
 // the slice bounds what that costs.
+#include <sched.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -74,6 +75,7 @@ int poll_mixed(pollfd* fds, nfds_t n, int timeout_ms, const sigset_t* sigmask) {
     }
     if (wake_fd >= 0 && kernel[n].revents != 0) sw_pump();
     if (ready > 0 || timeout_ms == 0) return ready;
+    if (spinning) sched_yield();  // an engine sharing this CPU runs meanwhile
     if (timeout_ms > 0 && Clock::now() >= deadline) return 0;
   }
 }
