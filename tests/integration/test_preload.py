@@ -216,7 +216,7 @@ def synwave_run():
 class SynwaveStack(harness.Stack):
     """The daemon. Its attach socket is open to the unprivileged users Debian's daemons switch to
     (nginx's workers run as www-data, memcached as memcache); after it stops, the directory of the
-    attach socket goes too."""
+    attach socket and DPDK's runtime directory go too."""
 
     def __init__(self, name):
         uids = [uid for uid in (uid_of("www-data"), uid_of("memcache")) if uid is not None]
@@ -237,6 +237,8 @@ class SynwaveStack(harness.Stack):
             os.rmdir(f"/run/synwave/{self.file_prefix}")
         except OSError:
             pass
+        if self.process is not None and self.process.poll() is not None:  # DPDK's runtime files
+            shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True)
         return code
 
     def check_clean_stop(self):
