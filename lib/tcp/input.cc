@@ -6,12 +6,6 @@
 #include "tcp/tcp_stack_impl.h"
 
 namespace synwave::tcp {
-namespace {
-
-constexpr std::uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
-constexpr std::uint8_t kOurWindowScale = 7;   // what Linux announces with its default buffers
-
-}  // namespace
 
 void TcpStack::Impl::input(rte_mbuf* packet, const wire::Ipv4View& ip) {
   stats.inc(TcpStat::kSegmentsIn);
@@ -62,7 +56,10 @@ void TcpStack::Impl::input(rte_mbuf* packet, const wire::Ipv4View& ip) {
 void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq> isn_override) {
   if (seg.flags.rst()) return;  // "An incoming RST should be ignored"
   if (seg.flags.ack()) {
-    // An ACK with no half-open entry: the entry expired, or never was. Linux resets it
+    // An ACK with no half-open entry. It may complete a handshake answered with a SYN cookie
+    // (Linux tcp_v4_cookie_check, for segments without SYN).
+    if (!seg.flags.syn() && cookie_ack(listener, seg) == CookieVerdict::kConsumed) return;
+    // Otherwise the entry expired, or never was, or the cookie failed: Linux resets it
     // (seed 004: data sent after the server dropped the half-open entry meets a RST).
     drops.inc(TcpDrop::kNoSocket);
     send_rst_for(seg);
@@ -73,14 +70,28 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
     drops.inc(TcpDrop::kSynFin);  // Linux discards SYN+FIN in LISTEN
     return;
   }
-  // Linux tcp_conn_request: a full accept queue drops the SYN silently; the client retries.
+  // Linux tcp_conn_request, in its order. A full SYN queue (or tcp_syncookies=2) means a cookie,
+  // or with tcp_syncookies=0 a dropped SYN; a SYN that recycles a TIME_WAIT entry is exempt ("TW
+  // buckets are converted to open requests without limitations").
+  bool want_cookie = false;
+  if (!isn_override && (params.sysctl.tcp_syncookies == 2 ||
+                        listener.syn_queue_len >= params.sysctl.tcp_max_syn_backlog)) {
+    if (params.sysctl.tcp_syncookies == 0) {
+      stats.inc(TcpStat::kReqQFullDrop);
+      drops.inc(TcpDrop::kListenDrops);
+      return;
+    }
+    stats.inc(TcpStat::kReqQFullDoCookies);
+    want_cookie = true;
+  }
+  // A full accept queue drops the SYN silently, cookie or not; the client retries.
   if (accept_queue_full(listener)) {
     stats.inc(TcpStat::kListenOverflows);
     drops.inc(TcpDrop::kListenDrops);
     return;
   }
-  if (listener.syn_queue_len >= params.sysctl.tcp_max_syn_backlog) {
-    drops.inc(TcpDrop::kListenDrops);
+  if (want_cookie) {
+    send_cookie_synack(listener, seg);
     return;
   }
   Tcb* child = allocate();
@@ -102,6 +113,7 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
   child->listener = listener.index;
   child->user_mss = listener.user_mss;
   ++listener.syn_queue_len;
+  child->in_syn_queue = true;
 
   child->irs = seg.seq;
   child->rcv_nxt = seg.seq + 1u;

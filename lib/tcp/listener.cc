@@ -10,7 +10,10 @@ bool TcpStack::Impl::accept_queue_full(const Tcb& listener) const {
 }
 
 void TcpStack::Impl::accept_enqueue(Tcb& listener, Tcb& child) {
-  if (listener.syn_queue_len > 0) --listener.syn_queue_len;
+  if (child.in_syn_queue) {
+    --listener.syn_queue_len;
+    child.in_syn_queue = false;
+  }
   child.next_in_queue = kNoIndex;
   child.in_accept_queue = true;
   if (listener.accept_tail == kNoIndex) listener.accept_head = child.index;
@@ -49,8 +52,9 @@ void TcpStack::Impl::child_gone(Tcb& child) {
       break;
     }
     child.in_accept_queue = false;
-  } else if (listener.syn_queue_len > 0) {
+  } else if (child.in_syn_queue) {
     --listener.syn_queue_len;
+    child.in_syn_queue = false;
   }
   child.listener = kNoIndex;
   publish(listener);

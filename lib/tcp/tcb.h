@@ -20,6 +20,9 @@ namespace synwave::tcp {
 inline constexpr std::uint32_t kNoIndex = 0xffffffff;
 // The largest window our fixed scale of 7 can announce; receive buffers stop there.
 inline constexpr std::uint32_t kMaxReceiveBuffer = 65535u << 7;
+// The window scale we announce (what Linux announces with its default buffers).
+inline constexpr std::uint8_t kOurWindowScale = 7;
+inline constexpr std::uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
 
 // What the state timer is waiting for. (Linux's sk_timer: keepalive, FIN_WAIT_2, TIME_WAIT.)
 enum class StateTimer : std::uint8_t { kNone, kTimeWait, kFinWait2, kKeepalive };
@@ -164,11 +167,16 @@ struct Tcb {
   std::uint32_t next_in_queue = kNoIndex; // child: link in the listener's accept queue
   bool in_accept_queue = false;
   bool acked_while_full = false;          // the third ACK came while the accept queue was full
+  bool in_syn_queue = false;              // child: counted in its listener's syn_queue_len
   // listener only:
   int backlog = 0;
   std::uint32_t syn_queue_len = 0;
   std::uint32_t accept_queue_len = 0;
   std::uint32_t accept_head = kNoIndex, accept_tail = kNoIndex;
+  // When the listener last sent a SYN cookie (Linux keeps it in rx_opt.ts_recent_stamp,
+  // tcp_synq_overflow): ACKs without state are checked as cookies only for 2 minutes after it.
+  bool synq_overflowed = false;
+  Instant synq_overflow_stamp;
 
   // --- readiness --------------------------------------------------------------------------------
   std::uint32_t readiness = 0;   // last computed readiness bits

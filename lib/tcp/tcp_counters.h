@@ -21,7 +21,7 @@ enum class TcpStat : std::uint8_t {
   kResetsReceived,     // accepted RSTs
   kChallengeAcks,      // TCPChallengeACK (RFC 5961)
   kAcksSkipped,        // TCPACKSkipped*: answers to suspicious segments held back by the rate limit
-  kListenOverflows,    // ListenOverflows: a SYN or third ACK met a full accept queue
+  kListenOverflows,    // ListenOverflows: a SYN, third ACK or cookie ACK met a full accept queue
   kAbortOnTimeout,     // TCPAbortOnTimeout: retries exhausted
   kAbortOnClose,       // TCPAbortOnClose: close() with unread data, answered with RST
   kAbortOnLinger,      // TCPAbortOnLinger: close() with SO_LINGER 0
@@ -45,6 +45,11 @@ enum class TcpStat : std::uint8_t {
   kLossProbes,         // TCPLossProbes: tail loss probes sent (RFC 8985 TLP)
   kLossProbeRecoveries,// TCPLossProbeRecovery: a probe repaired a lost tail
   kLostRetransmits,    // TCPLostRetransmit: a retransmission found lost by SACK
+  kSyncookiesSent,     // SyncookiesSent: SYN-ACKs whose ISN is a SYN cookie
+  kSyncookiesRecv,     // SyncookiesRecv: ACKs without state that carried a valid cookie
+  kSyncookiesFailed,   // SyncookiesFailed: ACKs without state, checked as a cookie, that failed
+  kReqQFullDoCookies,  // TCPReqQFullDoCookies: SYN queue full (or tcp_syncookies=2): a cookie instead
+  kReqQFullDrop,       // TCPReqQFullDrop: SYN queue full and tcp_syncookies=0: SYN dropped
   kCount
 };
 
@@ -57,13 +62,14 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::
     "tcp_fast_retransmits", "tcp_sack_recoveries", "tcp_reno_recoveries",  "tcp_delayed_acks",
     "tcp_ofo_queued",       "tcp_dsacks_sent",    "tcp_dsacks_received",    "tcp_window_probes",
     "tcp_keepalive_probes", "tcp_window_updates", "tcp_loss_probes",     "tcp_loss_probe_recoveries",
-    "tcp_lost_retransmits"};
+    "tcp_lost_retransmits", "tcp_syncookies_sent", "tcp_syncookies_recv", "tcp_syncookies_failed",
+    "tcp_req_q_full_do_cookies", "tcp_req_q_full_drop"};
 
 // Segments not used, one reason each.
 enum class TcpDrop : std::uint8_t {
   kBadOptions,         // malformed TCP options
   kNoSocket,           // no connection and no listener: answered with RST
-  kListenDrops,        // ListenDrops: SYN queue (tcp_max_syn_backlog) or accept queue full
+  kListenDrops,        // ListenDrops: SYN queue (tcp_max_syn_backlog, no cookies) or accept queue full
   kOutOfWindow,        // unacceptable segment (RFC 9293 3.10.7.4 first check), answered with ACK
   kBadAck,             // ACK of something not yet sent (answered with ACK) or in SYN_RCVD (RST)
   kOldAck,             // ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2: challenge ACK)

@@ -9,7 +9,7 @@
 namespace synwave::tcp {
 
 TcpStack::Impl::Impl(const Params& p, TimerWheel& wheel, SegmentSink s, void* ctx)
-    : params(p), timers(wheel), sink(s), sink_context(ctx), isn(p.isn_secret) {
+    : params(p), timers(wheel), sink(s), sink_context(ctx), isn(p.isn_secret), cookies(p.isn_secret) {
   slab_size = std::max(p.max_sockets, 2u);
   slab = std::make_unique<Tcb[]>(slab_size);
   free_list.reserve(slab_size);
@@ -122,7 +122,9 @@ Tcb* TcpStack::Impl::allocate() {
   t.srtt = t.rttvar = Duration{0};
   t.rtt_timing = t.rtt_measured = false;
   t.listener = t.next_in_queue = kNoIndex;
-  t.in_accept_queue = t.acked_while_full = false;
+  t.in_accept_queue = t.acked_while_full = t.in_syn_queue = false;
+  t.synq_overflowed = false;
+  t.synq_overflow_stamp = Instant{};
   t.backlog = 0;
   t.syn_queue_len = t.accept_queue_len = 0;
   t.accept_head = t.accept_tail = kNoIndex;

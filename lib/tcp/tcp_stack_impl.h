@@ -8,6 +8,7 @@
 //   timers.cc      retransmission, persist, delayed ACK, keepalive, TIME_WAIT, FIN_WAIT_2
 //   ports.cc       bind rules and ephemeral ports
 //   listener.cc    SYN queue, accept queue
+//   syncookie_listen.cc  SYN cookies at a listener: the cookie SYN-ACK, the ACK that completes it
 // Private to lib/tcp.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "table/connection_table.h"
 #include "tcp/isn.h"
+#include "tcp/syncookie.h"
 #include "tcp/tcb.h"
 #include "tcp/tcp_stack.h"
 #include "wire/tcp.h"
@@ -152,12 +154,23 @@ class TcpStack::Impl {
   bool accept_queue_full(const Tcb& listener) const;
   void child_gone(Tcb& child);  // detach from its listener's queues
 
+  // --- SYN cookies (syncookie_listen.cc) ---------------------------------------------------------
+  enum class CookieVerdict : std::uint8_t {
+    kNotCookie,  // not checked (cookies off, none sent lately) or failed: the caller resets it
+    kConsumed,   // a connection was made from it, or it was dropped (accept queue full, no memory)
+  };
+  // Answers a SYN without keeping state: SYN-ACK with a cookie ISN (Linux TCP_SYNACK_COOKIE).
+  void send_cookie_synack(Tcb& listener, const Segment& seg);
+  // An ACK (no SYN, no RST) at a listener without a half-open entry: Linux cookie_v4_check.
+  CookieVerdict cookie_ack(Tcb& listener, Segment& seg);
+
   // --- members ----------------------------------------------------------------------------------
   Params params;
   TimerWheel& timers;
   SegmentSink sink;
   void* sink_context;
   IsnGenerator isn;
+  SynCookies cookies;
   std::unique_ptr<ReaderDomain> readers;
   std::unique_ptr<ConnectionTable> connections;  // declared after readers: destroyed first
   std::unique_ptr<Tcb[]> slab;
