@@ -558,7 +558,11 @@ int TcpStack::setsockopt(int s, SockOpt option, int value) {
   switch (option) {
     case SockOpt::kReuseAddr: t->reuse_addr = value != 0; return 0;
     case SockOpt::kLinger: t->linger_zero = value == 0; return 0;
-    case SockOpt::kNoDelay: t->no_delay = value != 0; return 0;
+    case SockOpt::kNoDelay:
+      t->no_delay = value != 0;
+      // Linux (tcp_sock_set_nodelay): turning it on sends at once what Nagle was holding.
+      if (t->no_delay) impl_->push_data(*t);
+      return 0;
     case SockOpt::kKeepAlive:
       t->keep_alive = value != 0;
       if (t->keep_alive && is_synchronized(t->state) && t->state != State::kTimeWait) impl_->arm_keepalive(*t);

@@ -170,6 +170,28 @@ TEST_F(SendTest, NoDelay_SmallWriteWhileSmallSegmentUnacked_SentAtOnce) {
   sent();
 }
 
+// nginx's tcp_nopush turns TCP_NODELAY off around a response and on again after it: what Nagle
+// held goes out then, not when the peer's delayed ACK comes.
+TEST_F(SendTest, NoDelay_TurnedOnWhileNagleHoldsASegment_SendsItAtOnce) {
+  const int s = open_passive();
+  ASSERT_EQ(tcp().send(s, pattern(100)), 100);
+  Sent first = one_sent();
+  ASSERT_EQ(tcp().send(s, pattern(100, 100)), 100);
+  EXPECT_TRUE(sent().empty());
+  advance_to(at_ms(3));
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kNoDelay, 1), 0);
+  Sent second = one_sent();
+  EXPECT_TRUE(second.is(ACK | PSH));
+  EXPECT_EQ(second.seq(), una0() + 100);
+  EXPECT_EQ(second.payload, pattern(100, 100));
+  EXPECT_EQ(second.when, at_ms(3));
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kNoDelay, 1), 0);
+  EXPECT_TRUE(sent().empty()) << "nothing held: nothing to send";
+  (void)first;
+  tcp().close(s);
+  sent();
+}
+
 TEST_F(SendTest, Nagle_FullSegmentsBehindASmallOne_NeverWait) {
   const int s = open_passive();
   ASSERT_EQ(tcp().send(s, pattern(100)), 100);
