@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
     return 127;
   }
   std::string preload = library;
+  // A sanitizer build of the library needs the sanitizer's runtime first (meson.build).
+  if (const std::string runtime = SYNWAVE_SANITIZER_RUNTIME; !runtime.empty()) preload = runtime + ":" + preload;
   if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0')
     preload += std::string(":") + existing;
   setenv("LD_PRELOAD", preload.c_str(), 1);
