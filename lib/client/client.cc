@@ -375,6 +375,7 @@ int Client::allocate_socket() {
     sock.accepting.store(false, std::memory_order_relaxed);
     sock.kind = Kind::kCreated;
     sock.nonblocking = sock.cloexec = sock.bound = sock.accepted = sock.connect_started = false;
+    sock.reuseport = false;
     sock.error_consumed = sock.shut_read = sock.shut_write = false;
     sock.engine = 0;
     sock.bind_addr = sock.local_addr = sock.remote_addr = 0;

@@ -42,6 +42,7 @@ struct Socket {
   bool nonblocking = false;
   bool cloexec = false;
   bool bound = false;
+  bool reuseport = false;       // SO_REUSEPORT: listen() joins this process's listener on the same address
   bool accepted = false;        // from accept(): established before the engine says so
   bool connect_started = false;
   bool error_consumed = false;  // SO_ERROR / a read or write reported the engine's error
@@ -99,6 +100,7 @@ class Client {
   bool daemon_down() const;
   const shim::RegionView& region() const { return region_; }
   std::uint32_t engines() const { return region_.g.engines; }
+  std::uint32_t app_id() const { return app_id_; }
 
   // --- sockets ---
   int allocate_socket();           // a slot or -EMFILE

@@ -294,6 +294,33 @@ int sw_listen(int s, int backlog) {
   if (sock->kind == Kind::kListener) return 0;
   if (sock->kind != Kind::kCreated || sock->connect_started) return fail(EINVAL);
   if (client().daemon_down()) return fail(ENETDOWN);
+  if (sock->reuseport && sock->bind_port != 0) {
+    // SO_REUSEPORT on a port this process listens on already with SO_REUSEPORT (nginx's
+    // `listen ... reuseport`: one listener per worker): this socket becomes another holder of
+    // the same TCP listener on every engine, with an accept ring of its own; the engines deal
+    // connections round-robin to the holders that accept, as Linux deals them to a reuseport
+    // group. (Another process's listener on the port stays EADDRINUSE.)
+    for (std::uint32_t other = 0; other < client().region().g.sockets; ++other) {
+      Socket* peer = client().socket(static_cast<int>(other));
+      if (peer == nullptr || peer == sock || peer->kind != Kind::kListener || !peer->reuseport ||
+          peer->bind_port != sock->bind_port || peer->bind_addr != sock->bind_addr)
+        continue;
+      shim::Request share;
+      share.op = shim::Op::kShare;
+      share.socket = static_cast<std::uint32_t>(s);
+      share.args[0] = client().app_id();
+      share.args[1] = other;
+      const std::int64_t r = client().call_all(share);
+      sock->kind = Kind::kListener;
+      if (r < 0) {
+        sw_close(s);
+        return fail(static_cast<int>(-r));
+      }
+      sock->local_addr = sock->bind_addr;
+      sock->local_port = sock->bind_port;
+      return 0;
+    }
+  }
   shim::Request req;
   req.op = shim::Op::kListen;
   req.socket = static_cast<std::uint32_t>(s);
@@ -531,7 +558,7 @@ int sw_setsockopt(int s, int level, int name, const void* value, socklen_t len) 
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_REUSEADDR: return set_option(s, *sock, shim::Option::kReuseAddr, v);
-      case SO_REUSEPORT: return 0;  // every listener is on every engine already
+      case SO_REUSEPORT: sock->reuseport = v != 0; return 0;  // see sw_listen
       case SO_KEEPALIVE: return set_option(s, *sock, shim::Option::kKeepAlive, v);
       case SO_SNDBUF: return set_option(s, *sock, shim::Option::kSndBuf, v);
       case SO_RCVBUF: return set_option(s, *sock, shim::Option::kRcvBuf, v);
@@ -567,7 +594,7 @@ int sw_getsockopt(int s, int level, int name, void* value, socklen_t* len) {
       case SO_ERROR: return give(take_error(s, *sock));
       case SO_TYPE: return give(SOCK_STREAM);
       case SO_ACCEPTCONN: return give(sock->kind == Kind::kListener);
-      case SO_REUSEPORT: return give(0);
+      case SO_REUSEPORT: return give(sock->reuseport);
       case SO_LINGER: {
         if (*len < static_cast<socklen_t>(sizeof(linger))) return fail(EINVAL);
         if (get_option(s, *sock, shim::Option::kLinger, -1, v) < 0) return -1;

@@ -90,7 +90,9 @@ int sw_shutdown(int s, int how);
 /* Unsent bytes are still sent, then FIN; unread received bytes make it an RST (Linux). */
 int sw_close(int s);
 
-/* SOL_SOCKET: SO_REUSEADDR, SO_REUSEPORT (accepted, no effect), SO_KEEPALIVE, SO_LINGER,
+/* SOL_SOCKET: SO_REUSEADDR, SO_REUSEPORT (a listen() on an address:port this
+ * process already listens on with SO_REUSEPORT joins that listener with an accept queue of its own:
+ * connections are dealt round-robin to the ones that accept), SO_KEEPALIVE, SO_LINGER,
  * SO_SNDBUF, SO_RCVBUF, SO_ERROR (get), SO_TYPE (get), SO_ACCEPTCONN (get);
  * IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_CONGESTION ("cubic", "reno"). Others: ENOPROTOOPT. */
