@@ -161,9 +161,16 @@ TcpStack::Impl::CookieVerdict TcpStack::Impl::cookie_ack(Tcb& listener, Segment&
   child->rcv_acked = child->rcv_nxt;
   set_state(*child, State::kSynReceived);
   stats.inc(TcpStat::kPassiveOpens);  // Linux counts PassiveOpens when the child is created
+  // The SYN-ACK was not timed. Linux (tcp_synack_rtt_meas without a request, then
+  // tcp_ack_update_rtt) takes the RTT from the echoed timestamp instead: our clock minus TSecr,
+  // at least 1 ms; it includes up to 63 ms of the cookie's rounding down. Without timestamps
+  // there is no sample and established() starts the RTO at 3 s (RFC 6298 5.7).
+  if (ts && ts->ecr != 0) {
+    const std::uint32_t delta = ts_now(*child) - ts->ecr;
+    if (delta < 0x7fffffffu / 1000u) rtt_sample(*child, std::chrono::milliseconds(delta == 0 ? 1 : delta));
+  }
   // The segment now completes SYN_RCVD like any third ACK (RFC 9293 3.10.7.4), and its data and
-  // FIN are taken. No RTT sample (the SYN-ACK was not timed): the RTO starts at 3 s (RFC 6298
-  // 5.7), Linux's TCP_TIMEOUT_FALLBACK for a handshake without a sample.
+  // FIN are taken.
   input_synchronized(*child, seg);
   return CookieVerdict::kConsumed;
 }

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -31,6 +32,9 @@ inline constexpr std::uint8_t SYN = TcpFlags::kSyn, ACK = TcpFlags::kAck, FIN = 
 
 inline const Ipv4Addr kLocalIp = *parse_ipv4("198.18.0.2");
 inline const Ipv4Addr kPeerIp = *parse_ipv4("198.18.0.1");
+
+// The secret every fixture's stack uses for ISNs, timestamp offsets and SYN cookies.
+inline constexpr std::array<std::uint8_t, 16> kTestSecret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 inline Instant at_ms(std::int64_t ms) { return instant_from_ns(ms * 1'000'000); }
 inline Instant at_s(std::int64_t s) { return at_ms(s * 1000); }
@@ -92,7 +96,7 @@ class StackHarness {
     params.pool = test_pool();
     params.max_sockets = 256;
     params.table_name = name;
-    params.isn_secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    params.isn_secret = kTestSecret;
     auto stack = TcpStack::create(params, wheel, &StackHarness::capture, this);
     EXPECT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
