@@ -37,6 +37,20 @@ std::optional<Ipv4Addr> parse_ipv4(std::string_view text) {
   return Ipv4Addr{value};
 }
 
+std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto addr = parse_ipv4(text.substr(0, slash));
+  auto length = parse_decimal(text.substr(slash + 1), 32);
+  if (!addr || !length) return std::nullopt;
+  if ((addr->value & ~netmask(*length)) != 0) return std::nullopt;
+  return Ipv4Prefix{*addr, *length};
+}
+
+std::string format_ipv4_prefix(Ipv4Prefix prefix) {
+  return format_ipv4(prefix.network) + "/" + std::to_string(prefix.length);
+}
+
 std::optional<MacAddr> parse_mac(std::string_view text) {
   if (text.size() != 17) return std::nullopt;
   MacAddr mac;

@@ -44,4 +44,20 @@ constexpr bool same_subnet(Ipv4Addr a, Ipv4Addr b, unsigned prefix_len) {
   return ((a.value ^ b.value) & netmask(prefix_len)) == 0;
 }
 
+// An IPv4 network, "198.18.0.0/15": the address with its host bits zero, and the prefix length.
+struct Ipv4Prefix {
+  Ipv4Addr network;
+  unsigned length = 32;  // 0..32
+  friend constexpr bool operator==(Ipv4Prefix, Ipv4Prefix) = default;
+
+  constexpr bool contains(Ipv4Addr addr) const { return same_subnet(addr, network, length); }
+  // Addresses in the prefix (2^(32 - length)).
+  constexpr std::uint64_t size() const { return std::uint64_t{1} << (32 - length); }
+};
+
+// "198.18.0.0/15" -> prefix; nullopt for anything else, including an address with host bits set
+// ("198.18.0.1/15"): a network is written as its network address.
+std::optional<Ipv4Prefix> parse_ipv4_prefix(std::string_view text);
+std::string format_ipv4_prefix(Ipv4Prefix prefix);
+
 }  // namespace synwave

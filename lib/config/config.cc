@@ -432,7 +432,7 @@ class Parser {
   absl::StatusOr<Config> run(absl::string_view text);
 
  private:
-  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl, kImpairment, kShim };
+  enum class Kind { kEal, kPort, kEngine, kArp, kSysctl, kImpairment, kShim, kFlood };
   // The section being read.
   struct Section {
     Kind kind;
@@ -456,6 +456,7 @@ class Parser {
   absl::Status set_arp(absl::string_view key, absl::string_view value);
   absl::Status set_impairment(absl::string_view key, absl::string_view value);
   absl::Status set_shim(absl::string_view key, absl::string_view value);
+  absl::Status set_flood(absl::string_view key, absl::string_view value);
   // The line `key` was set on in the open section, or 0.
   unsigned line_of(absl::string_view key) const {
     auto it = section_->keys.find(key);
@@ -702,6 +703,46 @@ absl::Status Parser::set_shim(absl::string_view key, absl::string_view value) {
   return absl::NotFoundError(key);
 }
 
+// "198.18.0.0/15": a network written as its network address.
+absl::StatusOr<Ipv4Prefix> parse_network(absl::string_view text) {
+  if (text.empty()) return refuse("no value");
+  const std::size_t slash = text.find('/');
+  auto addr = parse_ipv4(to_std(text.substr(0, slash)));
+  if (slash == absl::string_view::npos || !addr) {
+    return refuse(absl::StrCat(quoted(text), " is not an IPv4 network (A.B.C.D/N)"));
+  }
+  auto length = parse_number(text.substr(slash + 1), 0, 32);
+  if (!length.ok()) return refuse(absl::StrCat(quoted(text), ": the prefix length ", length.status().message()));
+  const auto len = static_cast<unsigned>(*length);
+  const Ipv4Prefix network{Ipv4Addr{addr->value & netmask(len)}, len};
+  if (network.network != *addr) {
+    return refuse(absl::StrCat(quoted(text), " has host bits set (the network is ",
+                               format_ipv4_prefix(network), ")"));
+  }
+  return network;
+}
+
+absl::Status Parser::set_flood(absl::string_view key, absl::string_view value) {
+  FloodConfig& flood = config_.flood;
+  if (key == "allowed_destinations") {
+    std::vector<Ipv4Prefix> prefixes;
+    for (absl::string_view item : absl::StrSplit(value, ',')) {
+      auto prefix = parse_network(trim(item));
+      if (!prefix.ok()) return prefix.status();
+      prefixes.push_back(*prefix);
+    }
+    flood.allowed_destinations = std::move(prefixes);
+    return absl::OkStatus();
+  }
+  if (key == "source_prefix") {
+    auto prefix = parse_network(value);
+    if (!prefix.ok()) return prefix.status();
+    flood.source_prefix = *prefix;
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(key);
+}
+
 absl::Status Parser::open(absl::string_view header, unsigned line) {
   if (header.size() < 2 || header.back() != ']') {
     return fail(line, absl::StrCat("malformed section header ", quoted(header)));
@@ -720,6 +761,8 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
     section.kind = Kind::kImpairment;
   } else if (name == "shim") {
     section.kind = Kind::kShim;
+  } else if (name == "flood") {
+    section.kind = Kind::kFlood;
   } else if (absl::StartsWith(name, "port.")) {
     section.kind = Kind::kPort;
     absl::string_view index_text = name.substr(5);
@@ -732,7 +775,7 @@ absl::Status Parser::open(absl::string_view header, unsigned line) {
   } else {
     return fail(line, absl::StrCat("unknown section ", section.label,
                                    " (sections: [eal], [port.N], [engine], [arp], [sysctl], "
-                                   "[impairment], [shim])"));
+                                   "[impairment], [shim], [flood])"));
   }
   if (auto it = headers_.find(section.label); it != headers_.end()) {
     return fail(line, absl::StrCat("duplicate section ", section.label, " (first on line ",
@@ -853,6 +896,9 @@ absl::Status Parser::set(absl::string_view key, absl::string_view value, unsigne
       break;
     case Kind::kShim:
       st = set_shim(key, value);
+      break;
+    case Kind::kFlood:
+      st = set_flood(key, value);
       break;
   }
   if (absl::IsNotFound(st)) return fail(line, absl::StrCat(s.label, " unknown key '", key, "'"));

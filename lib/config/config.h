@@ -134,6 +134,18 @@ struct ShimConfig {
   unsigned requests_per_poll = 64;
 };
 
+// [flood]: what synwave-flood may aim at and where its spoofed sources come from
+// (docs/benchmarking.md, "Floods"). Only synwave-flood reads it.
+struct FloodConfig {
+  // Prefixes a flood's destination must fall in; any other target is refused before the EAL
+  // starts. The default is the benchmarking range of RFC 2544, 198.18.0.0/15.
+  std::vector<Ipv4Prefix> allowed_destinations = {Ipv4Prefix{Ipv4Addr{0xC6120000}, 15}};
+  // Spoofed source addresses are drawn from here unless --source-prefix says otherwise: the
+  // upper half of the benchmarking range, 198.19.0.0/16, apart from the example configurations'
+  // own subnets (198.18.0-2.0/24), so no spoofed SYN carries the address of a real host.
+  Ipv4Prefix source_prefix{Ipv4Addr{0xC6130000}, 16};
+};
+
 struct Config {
   std::string source;           // the file it came from, for messages
   EalConfig eal;
@@ -143,6 +155,7 @@ struct Config {
   Sysctl sysctl;
   ImpairmentConfig impairment;
   ShimConfig shim;
+  FloodConfig flood;
 };
 
 // Parses a configuration from text. `source_name` appears in error messages.

@@ -436,10 +436,10 @@ TEST(Config, SectionsInAnyOrder_Parsed) {
 TEST(Config, UnknownSection_NamesLine) {
   EXPECT_EQ(error_of(std::string(kPort0) + "\n[tcp]\n"),
             "t.conf:5: unknown section [tcp] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment], [shim])");
+            "[sysctl], [impairment], [shim], [flood])");
   EXPECT_EQ(error_of("[port]\n"),
             "t.conf:1: unknown section [port] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment], [shim])");
+            "[sysctl], [impairment], [shim], [flood])");
 }
 
 TEST(Config, MalformedHeader_NamesLine) {
@@ -469,7 +469,7 @@ TEST(Config, KeysAreCaseSensitive) {
   EXPECT_EQ(error_of("[eal]\nMemory_MB = 512\n"), "t.conf:2: [eal] unknown key 'Memory_MB'");
   EXPECT_EQ(error_of("[EAL]\n"),
             "t.conf:1: unknown section [EAL] (sections: [eal], [port.N], [engine], [arp], "
-            "[sysctl], [impairment], [shim])");
+            "[sysctl], [impairment], [shim], [flood])");
   EXPECT_EQ(error_of("[sysctl]\nNET.IPV4.TCP_SACK = 1\n"),
             "t.conf:2: [sysctl] unknown key 'NET.IPV4.TCP_SACK' (supported keys: "
             "docs/configuration.md)");
@@ -961,6 +961,46 @@ TEST(Config, Impairment_BadValues_NameLine) {
   EXPECT_EQ(imp_error("direction ="), "t.conf:5: [impairment] direction: no value");
   EXPECT_EQ(error_of(std::string(kPort0) + "[impairment]\nloss_percent = 1\nloss_percent = 2\n"),
             "t.conf:6: [impairment] duplicate key 'loss_percent' (already set on line 5)");
+}
+
+// ---- [flood] ----
+
+FloodConfig flood_ok(const std::string& lines) {
+  return parse_ok(std::string(kPort0) + "[flood]\n" + lines).flood;
+}
+
+std::string flood_error(const std::string& line) {
+  return error_of(std::string(kPort0) + "[flood]\n" + line + "\n");
+}
+
+TEST(Config, Flood_DefaultsToTheBenchmarkingRange) {
+  const FloodConfig f = parse_ok(kPort0).flood;
+  ASSERT_EQ(f.allowed_destinations.size(), 1u);
+  EXPECT_EQ(format_ipv4_prefix(f.allowed_destinations[0]), "198.18.0.0/15");
+  EXPECT_EQ(format_ipv4_prefix(f.source_prefix), "198.19.0.0/16");
+}
+
+TEST(Config, Flood_ValuesParsed) {
+  const FloodConfig f = flood_ok("allowed_destinations = 198.18.1.0/24, 10.99.0.0/16\nsource_prefix = 198.19.128.0/17\n");
+  ASSERT_EQ(f.allowed_destinations.size(), 2u);
+  EXPECT_EQ(format_ipv4_prefix(f.allowed_destinations[0]), "198.18.1.0/24");
+  EXPECT_EQ(format_ipv4_prefix(f.allowed_destinations[1]), "10.99.0.0/16");
+  EXPECT_EQ(format_ipv4_prefix(f.source_prefix), "198.19.128.0/17");
+  EXPECT_EQ(format_ipv4_prefix(flood_ok("allowed_destinations = 198.18.0.1/32\n").allowed_destinations[0]),
+            "198.18.0.1/32");
+}
+
+TEST(Config, Flood_ErrorsNameTheValue) {
+  EXPECT_EQ(flood_error("allowed_destinations = 198.18.0.1/15"),
+            "t.conf:5: [flood] allowed_destinations: '198.18.0.1/15' has host bits set (the network is "
+            "198.18.0.0/15)");
+  EXPECT_EQ(flood_error("allowed_destinations = 198.18.0.0/15,"),
+            "t.conf:5: [flood] allowed_destinations: no value");
+  EXPECT_EQ(flood_error("allowed_destinations = 198.18.0.0"),
+            "t.conf:5: [flood] allowed_destinations: '198.18.0.0' is not an IPv4 network (A.B.C.D/N)");
+  EXPECT_EQ(flood_error("source_prefix = 198.19.0.0/40"),
+            "t.conf:5: [flood] source_prefix: '198.19.0.0/40': the prefix length 40 is out of range 0..32");
+  EXPECT_EQ(flood_error("targets = 198.18.0.0/15"), "t.conf:5: [flood] unknown key 'targets'");
 }
 
 // ---- [shim] ----
