@@ -568,6 +568,7 @@ int sw_setsockopt(int s, int level, int name, const void* value, socklen_t len) 
   if (level == IPPROTO_TCP) {
     switch (name) {
       case TCP_NODELAY: return set_option(s, *sock, shim::Option::kNoDelay, v);
+      case TCP_CORK: return set_option(s, *sock, shim::Option::kCork, v);
       case TCP_MAXSEG: return set_option(s, *sock, shim::Option::kMaxSeg, v);
       case TCP_KEEPIDLE: return set_option(s, *sock, shim::Option::kKeepIdle, v);
       case TCP_KEEPINTVL: return set_option(s, *sock, shim::Option::kKeepIntvl, v);
@@ -613,6 +614,7 @@ int sw_getsockopt(int s, int level, int name, void* value, socklen_t* len) {
   if (level == IPPROTO_TCP) {
     switch (name) {
       case TCP_NODELAY: return get_option(s, *sock, shim::Option::kNoDelay, 0, v) < 0 ? -1 : give(v);
+      case TCP_CORK: return get_option(s, *sock, shim::Option::kCork, 0, v) < 0 ? -1 : give(v);
       case TCP_MAXSEG: return get_option(s, *sock, shim::Option::kMaxSeg, 536, v) < 0 ? -1 : give(v);
       case TCP_KEEPIDLE: return get_option(s, *sock, shim::Option::kKeepIdle, 7200, v) < 0 ? -1 : give(v);
       case TCP_KEEPINTVL: return get_option(s, *sock, shim::Option::kKeepIntvl, 75, v) < 0 ? -1 : give(v);

@@ -94,7 +94,7 @@ int sw_close(int s);
  * process already listens on with SO_REUSEPORT joins that listener with an accept queue of its own:
  * connections are dealt round-robin to the ones that accept), SO_KEEPALIVE, SO_LINGER,
  * SO_SNDBUF, SO_RCVBUF, SO_ERROR (get), SO_TYPE (get), SO_ACCEPTCONN (get);
- * IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
+ * IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_CONGESTION ("cubic", "reno"). Others: ENOPROTOOPT. */
 int sw_setsockopt(int s, int level, int name, const void* value, socklen_t len);
 int sw_getsockopt(int s, int level, int name, void* value, socklen_t* len);

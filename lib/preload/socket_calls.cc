@@ -42,7 +42,7 @@ bool accepted_without_effect(int level, int name) {
              name == SO_DONTROUTE || name == SO_BROADCAST;
     case IPPROTO_IP: return name == IP_TOS || name == IP_TTL || name == IP_RECVERR;
     case IPPROTO_TCP:
-      return name == TCP_DEFER_ACCEPT || name == TCP_QUICKACK || name == TCP_FASTOPEN || name == TCP_CORK ||
+      return name == TCP_DEFER_ACCEPT || name == TCP_QUICKACK || name == TCP_FASTOPEN ||
              name == TCP_USER_TIMEOUT || name == TCP_NOTSENT_LOWAT || name == TCP_WINDOW_CLAMP;
     default: return false;
   }

@@ -171,7 +171,7 @@ static_assert(sizeof(AcceptEntry) == 16);
 // Socket options by number: tcp::SockOpt's values (shim_engine.cc checks that they agree).
 enum class Option : std::uint32_t {
   kReuseAddr = 0, kLinger = 1, kError = 2, kNoDelay = 3, kKeepAlive = 4, kMaxSeg = 5, kSndBuf = 6,
-  kRcvBuf = 7, kKeepIdle = 8, kKeepIntvl = 9, kKeepCnt = 10, kCongestion = 11,
+  kRcvBuf = 7, kKeepIdle = 8, kKeepIntvl = 9, kKeepCnt = 10, kCongestion = 11, kCork = 12,
 };
 inline constexpr std::int32_t kCongestionReno = 0, kCongestionCubic = 1;  // tcp::CongestionAlgorithm
 

@@ -58,10 +58,11 @@ static_assert(static_cast<int>(Option::kKeepIdle) == static_cast<int>(tcp::SockO
 static_assert(static_cast<int>(Option::kKeepIntvl) == static_cast<int>(tcp::SockOpt::kKeepIntvl));
 static_assert(static_cast<int>(Option::kKeepCnt) == static_cast<int>(tcp::SockOpt::kKeepCnt));
 static_assert(static_cast<int>(Option::kCongestion) == static_cast<int>(tcp::SockOpt::kCongestion));
+static_assert(static_cast<int>(Option::kCork) == static_cast<int>(tcp::SockOpt::kCork));
 static_assert(kCongestionReno == static_cast<int>(tcp::CongestionAlgorithm::kReno));
 static_assert(kCongestionCubic == static_cast<int>(tcp::CongestionAlgorithm::kCubic));
 
-bool valid_option(std::uint32_t option) { return option <= static_cast<std::uint32_t>(tcp::SockOpt::kCongestion); }
+bool valid_option(std::uint32_t option) { return option <= static_cast<std::uint32_t>(tcp::SockOpt::kCork); }
 
 tcp::Endpoint endpoint(std::int64_t addr, std::int64_t port) {
   // The region holds addresses in network order (as sockaddr_in does); Ipv4Addr in host order.

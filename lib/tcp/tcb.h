@@ -71,6 +71,7 @@ struct Tcb {
   bool reuse_addr = false;
   bool linger_zero = false;
   bool no_delay = false;
+  bool cork = false;             // TCP_CORK
   bool keep_alive = false;
   bool orphan = false;           // close() was called: no application owns it any more
   bool read_shutdown = false;    // shutdown(SHUT_RD)

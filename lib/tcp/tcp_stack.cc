@@ -67,7 +67,7 @@ Tcb* TcpStack::Impl::allocate() {
   t.tuple = FourTuple{};
   t.bound = t.hashed = t.listed_on_port = t.autobound = false;
   t.next_on_port = t.prev_on_port = kNoIndex;
-  t.reuse_addr = t.linger_zero = t.no_delay = t.keep_alive = false;
+  t.reuse_addr = t.linger_zero = t.no_delay = t.cork = t.keep_alive = false;
   t.orphan = t.read_shutdown = t.fin_requested = t.accepted = false;
   t.user_mss = 0;
   t.keepalive_idle_s = t.keepalive_intvl_s = t.keepalive_probes = 0;
@@ -563,6 +563,11 @@ int TcpStack::setsockopt(int s, SockOpt option, int value) {
       // Linux (tcp_sock_set_nodelay): turning it on sends at once what Nagle was holding.
       if (t->no_delay) impl_->push_data(*t);
       return 0;
+    case SockOpt::kCork:
+      t->cork = value != 0;
+      // Linux (tcp_sock_set_cork): uncorking sends what the cork held, as one segment where it fits.
+      if (!t->cork) impl_->push_data(*t);
+      return 0;
     case SockOpt::kKeepAlive:
       t->keep_alive = value != 0;
       if (t->keep_alive && is_synchronized(t->state) && t->state != State::kTimeWait) impl_->arm_keepalive(*t);
@@ -627,6 +632,7 @@ int TcpStack::getsockopt(int s, SockOpt option, int* value) {
       *value = static_cast<int>(t->keepalive_probes ? t->keepalive_probes : impl_->params.sysctl.tcp_keepalive_probes);
       return 0;
     case SockOpt::kCongestion: *value = static_cast<int>(t->cc.algorithm); return 0;
+    case SockOpt::kCork: *value = t->cork; return 0;
     case SockOpt::kError:
       *value = t->error;
       t->error = 0;

@@ -67,6 +67,7 @@ enum class SockOpt : std::uint8_t {
   kKeepIntvl,   // TCP_KEEPINTVL: seconds between probes (1..32767)
   kKeepCnt,     // TCP_KEEPCNT: unanswered probes before the connection is reset (1..127)
   kCongestion,  // TCP_CONGESTION: a CongestionAlgorithm value (congestion.h), before the connection starts
+  kCork,        // TCP_CORK: hold partial segments (even with TCP_NODELAY); clearing it sends them
 };
 
 enum class Shutdown : std::uint8_t { kRead, kWrite, kBoth };  // SHUT_RD, SHUT_WR, SHUT_RDWR

@@ -165,8 +165,10 @@ void TcpStack::Impl::push_data(Tcb& t) {
         window_blocked = true;
         break;
       }
-    } else if (len < mss && !t.no_delay && !t.fin_requested && t.snd_sml > t.snd_una) {
-      // Nagle, Minshall's variant (Linux tcp_nagle_check): one small segment in flight at a time.
+    } else if (len < mss && !t.fin_requested && (t.cork || (!t.no_delay && t.snd_sml > t.snd_una))) {
+      // TCP_CORK: a partial segment waits for more data or the uncork (Linux tcp_nagle_check with
+      // TCP_NAGLE_CORK; Linux's 200 ms ceiling on a cork is not applied). Otherwise Nagle,
+      // Minshall's variant: one small segment in flight at a time.
       break;
     }
     // The last of the data when the application has closed: the FIN rides on it (Linux

@@ -192,6 +192,42 @@ TEST_F(SendTest, NoDelay_TurnedOnWhileNagleHoldsASegment_SendsItAtOnce) {
   sent();
 }
 
+// TCP_CORK, as nginx's tcp_nopush uses it: header and body written while corked leave as one
+// segment when the cork comes off, even with TCP_NODELAY and nothing in flight; full segments
+// are not held.
+TEST_F(SendTest, Cork_PartialSegmentsWaitForTheUncork_ThenLeaveAsOne) {
+  const int s = open_passive();
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kNoDelay, 1), 0);
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kCork, 1), 0);
+  int corked = 0;
+  ASSERT_EQ(tcp().getsockopt(s, SockOpt::kCork, &corked), 0);
+  EXPECT_EQ(corked, 1);
+  ASSERT_EQ(tcp().send(s, pattern(238)), 238);
+  ASSERT_EQ(tcp().send(s, pattern(814, 238)), 814);
+  EXPECT_TRUE(sent().empty()) << "corked: a partial segment waits";
+  advance_to(at_ms(7));
+  EXPECT_TRUE(sent().empty());
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kCork, 0), 0);
+  Sent both = one_sent();
+  EXPECT_TRUE(both.is(ACK | PSH));
+  EXPECT_EQ(both.seq(), una0());
+  EXPECT_EQ(both.payload, pattern(1052));
+  EXPECT_EQ(both.when, at_ms(7));
+  peer_acks(una0() + 1052);
+  sent();
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kCork, 1), 0);
+  ASSERT_EQ(tcp().send(s, pattern(kMss + 10, 1052)), static_cast<int>(kMss + 10));
+  Sent full = one_sent();
+  EXPECT_EQ(full.payload.size(), kMss) << "a full segment is not held by the cork";
+  EXPECT_TRUE(sent().empty()) << "the 10-byte tail is";
+  ASSERT_EQ(tcp().setsockopt(s, SockOpt::kCork, 0), 0);
+  Sent tail = one_sent();
+  EXPECT_EQ(tail.seq(), una0() + 1052 + kMss);
+  EXPECT_EQ(tail.payload.size(), 10u);
+  tcp().close(s);
+  sent();
+}
+
 TEST_F(SendTest, Nagle_FullSegmentsBehindASmallOne_NeverWait) {
   const int s = open_passive();
   ASSERT_EQ(tcp().send(s, pattern(100)), 100);
