@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace synwave::tcp {
 
@@ -31,5 +32,10 @@ struct SipHashKey {
 // SipHash-2-4 of `message` (any length) under `key`. The 64-bit result is the integer whose
 // little-endian bytes are the paper's 8-byte output. Never fails.
 std::uint64_t siphash24(const SipHashKey& key, std::span<const std::uint8_t> message);
+
+// The hash of a text label: how one secret gives keys of its own to several uses.
+inline std::uint64_t siphash24_label(const SipHashKey& key, std::string_view label) {
+  return siphash24(key, {reinterpret_cast<const std::uint8_t*>(label.data()), label.size()});
+}
 
 }  // namespace synwave::tcp

@@ -2,26 +2,13 @@
 
 #include <string_view>
 
+#include "wire/bytes.h"
+
 namespace synwave::tcp {
-namespace {
-
-void put_be32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-std::uint64_t hash_label(const SipHashKey& key, std::string_view label) {
-  return siphash24(key, {reinterpret_cast<const std::uint8_t*>(label.data()), label.size()});
-}
-
-}  // namespace
-
 SynCookies::SynCookies(const std::array<std::uint8_t, 16>& secret) {
   const SipHashKey root = SipHashKey::from_bytes(secret);
-  keys_[0] = {hash_label(root, "synwave-syncookie-key-0-lo"), hash_label(root, "synwave-syncookie-key-0-hi")};
-  keys_[1] = {hash_label(root, "synwave-syncookie-key-1-lo"), hash_label(root, "synwave-syncookie-key-1-hi")};
+  keys_[0] = {siphash24_label(root, "synwave-syncookie-key-0-lo"), siphash24_label(root, "synwave-syncookie-key-0-hi")};
+  keys_[1] = {siphash24_label(root, "synwave-syncookie-key-1-lo"), siphash24_label(root, "synwave-syncookie-key-1-hi")};
 }
 
 std::uint32_t SynCookies::counter(Instant now) {
@@ -41,10 +28,10 @@ std::uint8_t SynCookies::mss_index(std::uint16_t mss) {
 
 std::uint32_t SynCookies::hash(const CookieTuple& t, std::uint32_t count, int which) const {
   std::array<std::uint8_t, 16> msg;
-  put_be32(&msg[0], t.remote.value);
-  put_be32(&msg[4], t.local.value);
-  put_be32(&msg[8], static_cast<std::uint32_t>(t.remote_port) << 16 | t.local_port);
-  put_be32(&msg[12], count);
+  wire::store_be32(&msg[0], t.remote.value);
+  wire::store_be32(&msg[4], t.local.value);
+  wire::store_be32(&msg[8], static_cast<std::uint32_t>(t.remote_port) << 16 | t.local_port);
+  wire::store_be32(&msg[12], count);
   return static_cast<std::uint32_t>(siphash24(keys_[static_cast<std::size_t>(which)], msg));
 }
 

@@ -14,126 +14,20 @@ Every process a test starts (applications, kernel-side servers and clients) is k
 ends, whatever happened; the harness removes the namespace and stops the daemon.
 """
 
-import atexit
 import os
 import re
 import signal
-import subprocess
 import sys
-import threading
 import time
 
 import harness
+import processes
 
 URL = f"http://{harness.STACK_IP}/"
 MBUFS_RETURNED = re.compile(r"all \d+ mbufs returned")
 
-_live_processes = []
-
-
-@atexit.register
-def _kill_all():
-    # Registered after harness's own handler, so it runs first: applications go before the daemon.
-    for process in list(_live_processes):
-        process.stop()
-
-
-class Process:
-    """A process of the test, its stdout and stderr read line by line by a thread of its own."""
-
-    def __init__(self, cmd, name):
-        self.name = name
-        self.cmd = [str(part) for part in cmd]
-        self.lines = []
-        self._seen = 0  # expect() looks at lines from here on
-        self._cond = threading.Condition()
-        self._eof = False
-        self.process = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
-        _live_processes.append(self)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    @property
-    def pid(self):
-        return self.process.pid
-
-    def output(self):
-        with self._cond:
-            return "\n".join(self.lines)
-
-    def expect(self, pattern, timeout=10):
-        """Waits for the next line matching pattern (re.search); returns the match."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i in range(self._seen, len(self.lines)):
-                    match = re.search(pattern, self.lines[i])
-                    if match:
-                        self._seen = i + 1
-                        return match
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._eof:
-                    state = "exited" if self._eof else f"no such line after {timeout}s"
-                    raise AssertionError(f"{self.name}: no line matching {pattern!r} ({state}); output:\n"
-                                         f"{chr(10).join(self.lines)}")
-                self._cond.wait(remaining)
-
-    def wait(self, timeout):
-        """Waits for the exit; returns the exit code (negative: the signal). Raises after timeout."""
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.name} still running after {timeout:.1f}s; output:\n{self.output()}")
-        self._reader.join(timeout=5)
-        return code
-
-    def signal(self, signum):
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-
-    def stop(self):
-        """SIGKILL if it still runs; idempotent."""
-        if self in _live_processes:
-            _live_processes.remove(self)
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._reader.join(timeout=5)
-        self.process.stdout.close()
-
-
-class Processes:
-    """The processes one test starts; all stopped when the with-block ends."""
-
-    def __init__(self, stack):
-        self.stack = stack
-        self.started = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for process in reversed(self.started):
-            process.stop()
-        return False
-
-    def start(self, cmd, name):
-        process = Process(cmd, name)
-        self.started.append(process)
-        return process
+class Processes(processes.Processes):
+    """The processes one test starts (processes.py): synwave-httpd, shim-tool, kernel-side python."""
 
     def httpd(self, *args, name="httpd"):
         """synwave-httpd --attach on the stack's daemon; returns once it printed "ready"."""
