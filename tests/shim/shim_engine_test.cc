@@ -687,7 +687,7 @@ TEST_F(ShimEngineTest, Options_SetThenGet_AndBadOptionRefused) {
   const Completion got = call(app, Op::kGetOption, 0, {static_cast<std::int64_t>(Option::kSndBuf)});
   EXPECT_EQ(got.result, 0);
   EXPECT_EQ(got.values[0], 20000);  // doubled, as Linux
-  EXPECT_EQ(call(app, Op::kSetOption, 0, {12, 1}).result, -ENOPROTOOPT);
+  EXPECT_EQ(call(app, Op::kSetOption, 0, {static_cast<std::int64_t>(Option::kCork) + 1, 1}).result, -ENOPROTOOPT);
   EXPECT_EQ(call(app, Op::kGetOption, 0, {-1}).result, -ENOPROTOOPT);
   EXPECT_EQ(counters(0).bad_requests.load(), 2u);
   EXPECT_FALSE(faulted(0));
