@@ -139,7 +139,7 @@ int Client::attach_locked(const std::string& prefix) {
   shim::AttachRequest request;
   request.channels = channels;
   if (const char* v = std::getenv("SYNWAVE_SOCKETS")) request.sockets = static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10));
-  char comm[64] = {};
+  char comm[sizeof request.name] = {};  // the kernel's comm is 16 bytes at most
   if (FILE* f = std::fopen("/proc/self/comm", "r")) {
     if (std::fgets(comm, sizeof comm, f) != nullptr) comm[std::strcspn(comm, "\n")] = '\0';
     std::fclose(f);
