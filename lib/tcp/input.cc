@@ -36,7 +36,10 @@ void TcpStack::Impl::input(rte_mbuf* packet, const wire::Ipv4View& ip) {
 
   const FourTuple tuple{.local = seg.dst, .remote = seg.src, .local_port = tcp->dst_port(),
                         .remote_port = tcp->src_port()};
-  if (auto* t = static_cast<Tcb*>(connections->lookup(tuple))) {
+  const TableEntry entry = find(tuple);
+  if (entry.half_open != nullptr) {
+    input_half_open(*entry.half_open, seg);
+  } else if (Tcb* t = entry.tcb) {
     switch (t->state) {
       case State::kSynSent: input_syn_sent(*t, seg); break;
       case State::kTimeWait: input_time_wait(*t, seg); break;
@@ -94,70 +97,39 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
     send_cookie_synack(listener, seg);
     return;
   }
-  Tcb* child = allocate();
-  if (child == nullptr) {
-    drops.inc(TcpDrop::kNoBuffer);
-    return;
-  }
-  child->tuple = FourTuple{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
-                           .remote_port = seg.tcp.src_port()};
-  if (connections->insert(child->tuple, child) != TableResult::kOk) {
-    release(*child);
-    drops.inc(TcpDrop::kNoBuffer);
-    return;
-  }
-  child->hashed = true;
-  // The child shares the listener's port (Linux inet_inherit_port) and its SO_REUSEADDR.
-  child->reuse_addr = listener.reuse_addr;
-  link_port(*child, child->tuple.local_port);
-  child->listener = listener.index;
-  child->user_mss = listener.user_mss;
-  ++listener.syn_queue_len;
-  child->in_syn_queue = true;
-
-  child->irs = seg.seq;
-  child->rcv_nxt = seg.seq + 1u;
-  apply_syn_options(*child, seg);
-  const Instant now = timers.now();
-  child->iss = isn_override ? *isn_override
-                            : isn.next(child->tuple.local, child->tuple.local_port, child->tuple.remote,
-                                       child->tuple.remote_port, now);
-  child->ts_offset = isn.ts_offset(child->tuple.local, child->tuple.remote);
-  child->snd_una = child->iss;
-  child->snd_nxt = child->iss;
-  child->snd_wnd = seg.window;  // never scaled in a SYN (RFC 7323 2.2)
-  child->max_snd_wnd = seg.window;
-  child->snd_wl1 = seg.seq;
-  set_state(*child, State::kSynReceived);
-  stats.inc(TcpStat::kPassiveOpens);
-  send_syn(*child);
+  open_half(listener, seg, isn_override);
 }
 
-void TcpStack::Impl::apply_syn_options(Tcb& t, const Segment& seg) {
+SynNegotiation TcpStack::Impl::negotiate_syn(const Segment& seg, std::uint16_t user_mss) const {
   const wire::TcpOptions& o = seg.options;
-  std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
-  if (t.user_mss != 0) adv = std::min(adv, t.user_mss);
-  t.adv_mss = adv;
+  SynNegotiation n;
+  n.adv_mss = static_cast<std::uint16_t>(params.mtu - 40);
+  if (user_mss != 0) n.adv_mss = std::min(n.adv_mss, user_mss);
   // Linux ignores an MSS of 0 and never sends segments smaller than tcp_min_snd_mss (48) plus
   // options: a hostile MSS must not make us loop on empty segments.
   constexpr std::uint16_t kMinSndMss = 48 + 40;
   const std::uint16_t offered = o.mss && *o.mss != 0 ? *o.mss : 536;
-  t.mss = std::clamp<std::uint16_t>(offered, std::min<std::uint16_t>(kMinSndMss, adv), adv);
-  if (o.window_scale && params.sysctl.tcp_window_scaling) {
-    t.ws_ok = true;
-    t.snd_wscale = std::min(*o.window_scale, kMaxWindowScale);
-    t.rcv_wscale = kOurWindowScale;
-  } else {
-    t.ws_ok = false;
-    t.snd_wscale = t.rcv_wscale = 0;
-  }
-  t.sack_ok = o.sack_permitted && params.sysctl.tcp_sack;
-  if (o.timestamps && params.sysctl.tcp_timestamps) {
-    t.ts_ok = true;
-    t.ts_recent = o.timestamps->val;
+  n.peer_mss = std::clamp<std::uint16_t>(offered, std::min<std::uint16_t>(kMinSndMss, n.adv_mss), n.adv_mss);
+  n.ws_ok = o.window_scale && params.sysctl.tcp_window_scaling;
+  n.snd_wscale = n.ws_ok ? std::min(*o.window_scale, kMaxWindowScale) : std::uint8_t{0};
+  n.sack_ok = o.sack_permitted && params.sysctl.tcp_sack;
+  n.ts_ok = o.timestamps && params.sysctl.tcp_timestamps;
+  n.ts_recent = n.ts_ok ? o.timestamps->val : 0;
+  return n;
+}
+
+void TcpStack::Impl::apply_syn_options(Tcb& t, const Segment& seg) {
+  const SynNegotiation n = negotiate_syn(seg, t.user_mss);
+  t.adv_mss = n.adv_mss;
+  t.mss = n.peer_mss;
+  t.ws_ok = n.ws_ok;
+  t.snd_wscale = n.snd_wscale;
+  t.rcv_wscale = n.ws_ok ? kOurWindowScale : std::uint8_t{0};
+  t.sack_ok = n.sack_ok;
+  t.ts_ok = n.ts_ok;
+  if (n.ts_ok) {
+    t.ts_recent = n.ts_recent;
     t.ts_recent_stamp = timers.now();
-  } else {
-    t.ts_ok = false;
   }
 }
 

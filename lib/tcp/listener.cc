@@ -1,6 +1,6 @@
-// Listener queues: half-open entries (bounded by tcp_max_syn_backlog) and the accept queue
-// (bounded by the listen() backlog, capped by somaxconn). The accept queue holds backlog + 1
-// connections, as Linux's sk_acceptq_is_full() (ack_backlog > max_ack_backlog) allows.
+// Listener queues: the accept queue (bounded by the listen() backlog, capped by somaxconn), which
+// holds backlog + 1 connections as Linux's sk_acceptq_is_full() (ack_backlog > max_ack_backlog)
+// allows; and what a child leaving its listener undoes. Half-open records: syn_recv.cc.
 #include "tcp/tcp_stack_impl.h"
 
 namespace synwave::tcp {

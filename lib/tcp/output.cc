@@ -138,12 +138,10 @@ void TcpStack::Impl::send_syn(Tcb& t) {
     // SYN-ACK: only what the peer offered; window rounded to the payload per segment.
     flags |= wire::TcpFlags::kAck;
     ack = t.rcv_nxt;
-    options.mss = t.adv_mss;
-    options.sack_permitted = t.sack_ok;
-    if (t.ts_ok) options.timestamps = wire::TcpTimestamps{ts_now(t), t.ts_recent};
-    if (t.ws_ok) options.window_scale = t.rcv_wscale;
-    const std::uint32_t payload = t.adv_mss - (t.ts_ok ? 12u : 0u);
-    window = static_cast<std::uint16_t>(kMaxUnscaledWindow / payload * payload);
+    std::optional<wire::TcpTimestamps> ts;
+    if (t.ts_ok) ts = wire::TcpTimestamps{ts_now(t), t.ts_recent};
+    options = synack_options(t.adv_mss, t.sack_ok, t.ws_ok, ts);
+    window = synack_window(t.adv_mss, t.ts_ok);
   }
   t.rcv_wnd = window;  // a SYN's window is never scaled
   if (t.state == State::kSynReceived) {

@@ -79,7 +79,9 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
   auto tuple_free = [&](std::uint16_t port) {
     const FourTuple tuple{.local = params.address, .remote = remote.addr, .local_port = port,
                           .remote_port = remote.port};
-    auto* other = static_cast<Tcb*>(connections->lookup(tuple));
+    const TableEntry entry = find(tuple);
+    if (entry.half_open != nullptr) return false;  // a peer's SYN holds the 4-tuple
+    Tcb* other = entry.tcb;
     if (other == nullptr) return true;
     if (other->state == State::kTimeWait && other->orphan && params.sysctl.tcp_tw_reuse == 1 && other->ts_ok &&
         timers.now() - other->ts_recent_stamp >= std::chrono::seconds(1)) {

@@ -17,17 +17,10 @@ namespace {
 constexpr Duration kOverflowStampPeriod = std::chrono::seconds(1);  // HZ in tcp_synq_overflow
 // TCP_SYNCOOKIE_VALID: cookies are checked this long after the last one went out.
 constexpr Duration kCookieValid = SynCookies::kMaxAge * SynCookies::kPeriod;
-constexpr std::uint32_t kMaxUnscaledWindow = 65535;
 
 CookieTuple cookie_tuple(const Segment& seg) {
   return CookieTuple{.remote = seg.src, .local = seg.dst, .remote_port = seg.tcp.src_port(),
                      .local_port = seg.tcp.dst_port()};
-}
-
-// The SYN-ACK's window, as send_syn computes it: 65535 rounded down to whole segments.
-std::uint16_t synack_window(std::uint16_t adv_mss, bool timestamps) {
-  const std::uint32_t payload = adv_mss - (timestamps ? 12u : 0u);
-  return static_cast<std::uint16_t>(kMaxUnscaledWindow / payload * payload);
 }
 
 }  // namespace
@@ -59,18 +52,16 @@ void TcpStack::Impl::send_cookie_synack(Tcb& listener, const Segment& seg) {
   const bool sack_ok = ts_ok && o.sack_permitted && sys.tcp_sack;
   std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
   if (listener.user_mss != 0) adv = std::min(adv, listener.user_mss);
-  wire::TcpOptions options;
-  options.mss = adv;
-  options.sack_permitted = sack_ok;
+  std::optional<wire::TcpTimestamps> timestamps;
   if (ts_ok) {
     const CookieTsOptions carried{.wscale_ok = ws_ok,
                                   .snd_wscale = ws_ok ? std::min(*o.window_scale, kMaxWindowScale) : std::uint8_t{0},
                                   .sack_ok = sack_ok, .ecn_ok = false};
     const auto clock = static_cast<std::uint32_t>(to_ms(now.time_since_epoch()));
     const std::uint32_t tsval = SynCookies::init_timestamp(clock, carried) + isn.ts_offset(seg.dst, seg.src);
-    options.timestamps = wire::TcpTimestamps{tsval, o.timestamps->val};
+    timestamps = wire::TcpTimestamps{tsval, o.timestamps->val};
   }
-  if (ws_ok) options.window_scale = kOurWindowScale;
+  const wire::TcpOptions options = synack_options(adv, sack_ok, ws_ok, timestamps);
   const FourTuple four{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
                        .remote_port = seg.tcp.src_port()};
   stats.inc(TcpStat::kSyncookiesSent);
@@ -117,49 +108,26 @@ TcpStack::Impl::CookieVerdict TcpStack::Impl::cookie_ack(Tcb& listener, Segment&
     drops.inc(TcpDrop::kListenDrops);
     return CookieVerdict::kConsumed;
   }
-  Tcb* child = allocate();
-  if (child == nullptr) {
-    drops.inc(TcpDrop::kNoBuffer);
-    return CookieVerdict::kConsumed;
-  }
-  child->tuple = FourTuple{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
-                           .remote_port = seg.tcp.src_port()};
-  if (connections->insert(child->tuple, child) != TableResult::kOk) {
-    release(*child);
-    drops.inc(TcpDrop::kNoBuffer);
-    return CookieVerdict::kConsumed;
-  }
-  child->hashed = true;
-  child->reuse_addr = listener.reuse_addr;
-  link_port(*child, child->tuple.local_port);
-  child->listener = listener.index;  // never in the SYN queue: in_syn_queue stays false
-  child->user_mss = listener.user_mss;
-
-  // The connection as the SYN and our SYN-ACK made it (apply_syn_options, send_syn), rebuilt.
+  // The connection as the SYN and our cookie SYN-ACK made it, rebuilt (send_cookie_synack).
+  HalfOpen handshake;
+  handshake.tuple = FourTuple{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
+                              .remote_port = seg.tcp.src_port()};
   std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
-  if (child->user_mss != 0) adv = std::min(adv, child->user_mss);
-  child->adv_mss = adv;
+  if (listener.user_mss != 0) adv = std::min(adv, listener.user_mss);
+  handshake.adv_mss = adv;
   constexpr std::uint16_t kMinSndMss = 48 + 40;
-  child->mss = std::clamp<std::uint16_t>(*cookie_mss, std::min<std::uint16_t>(kMinSndMss, adv), adv);
-  child->ws_ok = carried.wscale_ok;
-  child->snd_wscale = carried.wscale_ok ? std::min(carried.snd_wscale, kMaxWindowScale) : std::uint8_t{0};
-  child->rcv_wscale = carried.wscale_ok ? kOurWindowScale : std::uint8_t{0};
-  child->sack_ok = carried.sack_ok;
-  child->ts_ok = ts.has_value();
-  child->ts_recent = ts ? ts->val : 0;
-  child->ts_recent_stamp = now;
-  child->ts_offset = ts_offset;
-  child->irs = seg.seq - 1u;
-  child->rcv_nxt = seg.seq;
-  child->iss = seg.ack - 1u;
-  child->snd_una = child->iss;
-  child->snd_nxt = seg.ack;
-  child->snd_wl1 = child->irs;
-  const std::uint16_t window = synack_window(adv, child->ts_ok);
-  child->rcv_wnd = window;
-  child->rcv_adv = child->rcv_nxt + static_cast<std::uint32_t>(window);
-  child->rcv_acked = child->rcv_nxt;
-  set_state(*child, State::kSynReceived);
+  handshake.peer_mss = std::clamp<std::uint16_t>(*cookie_mss, std::min<std::uint16_t>(kMinSndMss, adv), adv);
+  handshake.ws_ok = carried.wscale_ok;
+  handshake.snd_wscale = carried.wscale_ok ? std::min(carried.snd_wscale, kMaxWindowScale) : std::uint8_t{0};
+  handshake.sack_ok = carried.sack_ok;
+  handshake.ts_ok = ts.has_value();
+  handshake.ts_recent = ts ? ts->val : 0;
+  handshake.ts_offset = ts_offset;
+  handshake.irs = seg.seq - 1u;
+  handshake.iss = seg.ack - 1u;
+  // Never in the SYN queue (in_syn_queue stays false); counted CLOSED -> SYN_RCVD now.
+  Tcb* child = make_child(listener, handshake, /*count_state=*/true);
+  if (child == nullptr) return CookieVerdict::kConsumed;
   stats.inc(TcpStat::kPassiveOpens);  // Linux counts PassiveOpens when the child is created
   // The SYN-ACK was not timed. Linux (tcp_synack_rtt_meas without a request, then
   // tcp_ack_update_rtt) takes the RTT from the echoed timestamp instead: our clock minus TSecr,

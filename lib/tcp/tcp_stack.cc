@@ -9,7 +9,9 @@
 namespace synwave::tcp {
 
 TcpStack::Impl::Impl(const Params& p, TimerWheel& wheel, SegmentSink s, void* ctx)
-    : params(p), timers(wheel), sink(s), sink_context(ctx), isn(p.isn_secret), cookies(p.isn_secret) {
+    : params(p), timers(wheel), sink(s), sink_context(ctx), isn(p.isn_secret), cookies(p.isn_secret),
+      syn_queue(p.max_half_open != 0 ? p.max_half_open : std::max(p.max_sockets, 2u)) {
+  synack_timer.set_callback(&Impl::synack_expired, this);
   slab_size = std::max(p.max_sockets, 2u);
   slab = std::make_unique<Tcb[]>(slab_size);
   free_list.reserve(slab_size);
@@ -40,7 +42,7 @@ absl::StatusOr<std::unique_ptr<TcpStack>> TcpStack::create(const Params& params,
   impl->readers = *std::move(readers);
   ConnectionTable::Config table;
   table.name = params.table_name;
-  table.capacity = impl->slab_size;
+  table.capacity = std::max(8u, impl->slab_size + impl->syn_queue.capacity());  // Tcbs and half-open records
   table.readers = impl->readers.get();
   auto connections = ConnectionTable::create(table);
   if (!connections.ok()) return connections.status();
@@ -53,6 +55,7 @@ TcpStack::TcpStack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TcpStack::~TcpStack() {
   for (std::uint32_t i = 0; i < impl_->slab_size; ++i)
     if (impl_->slab[i].in_use) impl_->release(impl_->slab[i]);
+  impl_->timers.cancel(impl_->synack_timer);
 }
 
 // --- slab ----------------------------------------------------------------------------------------
@@ -141,6 +144,7 @@ void TcpStack::Impl::release(Tcb& t) {
   timers.cancel(t.delack_timer);
   if (t.in_accept_queue || t.listener != kNoIndex) child_gone(t);
   if (t.state == State::kListen) {
+    drop_half_opens_of(t);
     // Children not yet accepted die with their listener (Linux resets them).
     for (std::uint32_t i = 0; i < slab_size; ++i) {
       Tcb& child = slab[i];

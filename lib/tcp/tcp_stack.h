@@ -101,7 +101,10 @@ class TcpStack {
     Ipv4Addr address;                // the local address; bind() to it or to 0.0.0.0
     Sysctl sysctl;                   // Linux tunables (config [sysctl])
     unsigned mtu = 1500;             // the MSS we announce is mtu - 40
-    unsigned max_sockets = 65536;    // listeners, connections and half-open entries together
+    unsigned max_sockets = 65536;    // listeners and connections (control blocks) together
+    // Half-open (SYN_RCVD) records of all listeners together, 64 bytes each; 0: max_sockets. When
+    // all are taken a SYN is answered as when its listener's SYN queue is full (cookie or drop).
+    unsigned max_half_open = 0;
     rte_mempool* pool = nullptr;     // segments this layer builds come from here
     std::array<std::uint8_t, 16> isn_secret{};  // RFC 6528 key; a random draw in production
     std::string table_name = "tcp";  // unique per process: names the DPDK hash table

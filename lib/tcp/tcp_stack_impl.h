@@ -7,7 +7,9 @@
 //   recovery.cc    incoming ACKs for data: RTT, SACK scoreboard, fast retransmit, loss recovery
 //   timers.cc      retransmission, persist, delayed ACK, keepalive, TIME_WAIT, FIN_WAIT_2
 //   ports.cc       bind rules and ephemeral ports
-//   listener.cc    SYN queue, accept queue
+//   listener.cc    the accept queue
+//   syn_recv.cc    half-open records (syn_queue.h): the SYN-ACK, its retransmissions, the segments
+//                  that arrive for them, and the one path from a record to a Tcb
 //   syncookie_listen.cc  SYN cookies at a listener: the cookie SYN-ACK, the ACK that completes it
 // Private to lib/tcp.
 #pragma once
@@ -17,6 +19,7 @@
 
 #include "table/connection_table.h"
 #include "tcp/isn.h"
+#include "tcp/syn_queue.h"
 #include "tcp/syncookie.h"
 #include "tcp/tcb.h"
 #include "tcp/tcp_stack.h"
@@ -39,6 +42,28 @@ struct Segment {
   rte_mbuf* mbuf = nullptr;  // owned by input() until a receive queue takes it
   bool taken = false;        // the payload's mbuf went to a receive queue
   std::size_t payload_offset = 0;  // from the mbuf's data start
+};
+
+// What a SYN's options and our sysctls settle for the connection (Linux tcp_parse_options and
+// tcp_openreq_init, folded): kept in a half-open record or a Tcb.
+struct SynNegotiation {
+  std::uint16_t adv_mss = 0;     // the MSS we announce
+  std::uint16_t peer_mss = 0;    // what we may send per segment
+  std::uint8_t snd_wscale = 0;   // the peer's shift (0 without window scaling)
+  bool ws_ok = false, sack_ok = false, ts_ok = false;
+  std::uint32_t ts_recent = 0;   // the SYN's TSval
+};
+
+// A connection-table value: a Tcb*, or a HalfOpen* with its low bit set.
+struct TableEntry {
+  Tcb* tcb = nullptr;
+  HalfOpen* half_open = nullptr;
+  static void* tag(HalfOpen* record) { return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(record) | 1u); }
+  static TableEntry of(void* value) {
+    const auto bits = reinterpret_cast<std::uintptr_t>(value);
+    if (bits & 1u) return {nullptr, reinterpret_cast<HalfOpen*>(bits & ~std::uintptr_t{1})};
+    return {static_cast<Tcb*>(value), nullptr};
+  }
 };
 
 class TcpStack::Impl {
@@ -72,6 +97,7 @@ class TcpStack::Impl {
   bool handle_ack(Tcb& tcb, const Segment& seg);  // false: the segment was dropped
   void handle_fin(Tcb& tcb, const Segment& seg);
   void fin_arrived(Tcb& tcb);  // the peer's FIN is next in sequence: take it
+  SynNegotiation negotiate_syn(const Segment& seg, std::uint16_t user_mss) const;
   void apply_syn_options(Tcb& tcb, const Segment& seg);
   void update_window(Tcb& tcb, const Segment& seg);
   void established(Tcb& tcb);  // SYN_RCVD or SYN_SENT -> ESTABLISHED
@@ -148,6 +174,29 @@ class TcpStack::Impl {
   void link_port(Tcb& tcb, std::uint16_t port);  // onto the port's list
   bool port_conflict(const Tcb& tcb, Ipv4Addr addr, std::uint16_t port) const;
 
+  // --- half-open records (syn_recv.cc) ----------------------------------------------------------
+  // A SYN the listener answers with state: a record, its SYN-ACK, its place on the schedule.
+  void open_half(Tcb& listener, Segment& seg, std::optional<Seq> isn);
+  void input_half_open(HalfOpen& record, Segment& seg);
+  void send_synack(const HalfOpen& record);
+  // The record becomes a Tcb in SYN_RCVD (same table entry, same schedule); nullptr when the slab
+  // is empty (the record stays).
+  Tcb* promote(HalfOpen& record);
+  // The one path from negotiated handshake state to a child Tcb in SYN_RCVD, for records and for
+  // cookies: hashed, on the listener's port, not yet timed. nullptr when the slab or the table is
+  // full (counted).
+  Tcb* make_child(Tcb& listener, const HalfOpen& handshake, bool count_state);
+  // Unhashed, off the listener's SYN queue, back to the pool.
+  void drop_half_open(HalfOpen& record);
+  void drop_half_opens_of(const Tcb& listener);  // the listener closes: RST each, as for children
+  void arm_synack_timer();
+  static void synack_expired(void* impl, TimerNode&, Instant now);
+  void on_synack_timer(Instant now);
+  TableEntry find(const FourTuple& tuple) const { return TableEntry::of(connections->lookup(tuple)); }
+  wire::TcpOptions synack_options(std::uint16_t adv_mss, bool sack_ok, bool ws_ok,
+                                  std::optional<wire::TcpTimestamps> timestamps) const;
+  static std::uint16_t synack_window(std::uint16_t adv_mss, bool ts_ok);
+
   // --- listeners (listener.cc) ------------------------------------------------------------------
   void accept_enqueue(Tcb& listener, Tcb& child);
   Tcb* accept_dequeue(Tcb& listener);
@@ -174,6 +223,8 @@ class TcpStack::Impl {
   std::unique_ptr<ReaderDomain> readers;
   std::unique_ptr<ConnectionTable> connections;  // declared after readers: destroyed first
   std::unique_ptr<Tcb[]> slab;
+  SynQueue syn_queue;                            // half-open records of every listener
+  TimerNode synack_timer;                        // at the schedule's earliest deadline
   std::uint32_t slab_size = 0;
   std::vector<std::uint32_t> free_list;
   std::vector<std::uint32_t> port_head;          // per port: first Tcb bound to it

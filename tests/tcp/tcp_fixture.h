@@ -88,13 +88,15 @@ inline rte_mempool* test_pool() {
 // One stack on a virtual clock; its output is captured.
 class StackHarness {
  public:
-  StackHarness(Ipv4Addr address, Sysctl sysctl, TimerWheel& wheel, const std::string& name)
+  StackHarness(Ipv4Addr address, Sysctl sysctl, TimerWheel& wheel, const std::string& name,
+               unsigned max_sockets = 256, unsigned max_half_open = 0)
       : wheel_(wheel) {
     TcpStack::Params params;
     params.address = address;
     params.sysctl = sysctl;
     params.pool = test_pool();
-    params.max_sockets = 256;
+    params.max_sockets = max_sockets;
+    params.max_half_open = max_half_open;
     params.table_name = name;
     params.isn_secret = kTestSecret;
     auto stack = TcpStack::create(params, wheel, &StackHarness::capture, this);
@@ -145,11 +147,14 @@ class TcpTest : public ::testing::Test {
   static constexpr std::uint32_t kPeerIsn = 1000000;
 
   virtual Sysctl sysctl() const { return Sysctl{}; }
+  virtual unsigned max_sockets() const { return 256; }
+  virtual unsigned max_half_open() const { return 0; }  // 0: as many as sockets
 
   void SetUp() override {
     ASSERT_NE(test_pool(), nullptr);
     in_use_before_ = rte_mempool_in_use_count(test_pool());
-    stack_ = std::make_unique<StackHarness>(kLocalIp, sysctl(), wheel_, "tcp_" + std::to_string(serial_++));
+    stack_ = std::make_unique<StackHarness>(kLocalIp, sysctl(), wheel_, "tcp_" + std::to_string(serial_++),
+                                            max_sockets(), max_half_open());
   }
 
   void TearDown() override {
