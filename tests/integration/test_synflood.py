@@ -185,7 +185,7 @@ class FloodRun:
             self.curl_code, self.curl_status, self.curl_body = curl(httpd, self.client_connect_timeout,
                                                                     os.path.join(httpd.workdir, "flooded.body"))
             self.held = self.held_connection = None
-            if self.holding_client:
+            if self.holding_client and self.curl_code == 0:  # a failed curl is reported as such
                 client = procs.in_namespace([sys.executable, "-c", HOLDING_CLIENT], "holding client")
                 self.held = json.loads(client.expect(r"^\{.*\}$").group(0))
                 remote = f"{harness.KERNEL_IP}:{self.held['port']}"
