@@ -13,8 +13,8 @@ The contrast (the test can fail): with tcp_syncookies = 0 and the same flood, ev
 64th is dropped (tcp_req_q_full_drop), curl's SYN among them: it gets no SYN-ACK and gives up.
 With tcp_syncookies = 2 every SYN gets a cookie and no half-open entry is ever kept.
 
-Each case sends a few thousand SYNs in a few seconds; the flood stops by itself after its count or
-its duration if the test does not stop it first. Processes, captures, the namespace and the daemon
+Each case floods for about a second (300 SYNs at once, then 1000 a second until the clients are
+done); the flood stops by itself after 20000 SYNs or 20 s if the test does not stop it first. Processes, captures, the namespace and the daemon
 go away when a case ends, whatever happened.
 """
 
@@ -49,13 +49,18 @@ HOLDING_CLIENT = f"""
 import json, re, socket, time
 s = socket.create_connection(("{harness.STACK_IP}", {PORT}), timeout=5)
 s.sendall(b"GET / HTTP/1.1\\r\\nHost: synflood\\r\\n\\r\\n")
+def more():
+    chunk = s.recv(65536)
+    if not chunk:
+        raise SystemExit("connection closed before the whole response")
+    return chunk
 data = b""
 while b"\\r\\n\\r\\n" not in data:
-    data += s.recv(65536)
+    data += more()
 head, _, body = data.partition(b"\\r\\n\\r\\n")
 length = int(re.search(rb"(?im)^content-length: (\\d+)\\r?$", head).group(1))
 while len(body) < length:
-    body += s.recv(65536)
+    body += more()
 # struct tcp_info: tcpi_options (TS 1, SACK 2, WSCALE 4), the window scales (snd in the low
 # nibble), tcpi_snd_mss
 info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
