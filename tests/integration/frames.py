@@ -48,3 +48,14 @@ def icmp_echo(ident=0x4242, seq=1, data=b"synwave-test-payload", icmp_type=8, ba
 def arp(op, sender_mac, sender_ip, target_mac, target_ip, htype=1):
     return struct.pack("!HHBBH6s4s6s4s", htype, 0x0800, 6, 4, op, mac(sender_mac), ip(sender_ip),
                        mac(target_mac), ip(target_ip))
+
+
+def tcp(src, dst, sport, dport, seq, flags, ack=0, window=64240, options=b"", payload=b""):
+    """A TCP segment from src to dst (dotted quads, for the pseudo-header checksum); flags as the
+    header's flag byte (0x02 SYN, 0x10 ACK, ...); options padded to a multiple of 4 bytes."""
+    options += b"\0" * (-len(options) % 4)
+    offset = (20 + len(options)) // 4
+    header = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags, window, 0, 0) + options
+    pseudo = ip(src) + ip(dst) + struct.pack("!BBH", 0, 6, len(header) + len(payload))
+    csum = checksum(pseudo + header + payload)
+    return header[:16] + struct.pack("!H", csum) + header[18:] + payload
