@@ -613,6 +613,7 @@ absl::Status Parser::set_engine(absl::string_view key, absl::string_view value) 
   }
   if (key == "idle_sleep_us") return assign(engine.idle_sleep_us, value, 0, 1000000);
   if (key == "max_sockets") return assign(engine.max_sockets, value, 16, 1u << 20);
+  if (key == "max_half_open") return assign(engine.max_half_open, value, 0, 1u << 20);
   return absl::NotFoundError(key);
 }
 

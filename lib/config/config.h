@@ -55,9 +55,13 @@ struct EngineConfig {
   // Microseconds to sleep after an empty poll. 0 busy-polls (real NICs); a small value keeps a
   // virtual NIC on a shared development machine from eating a whole core.
   unsigned idle_sleep_us = 0;
-  // TCP sockets per engine and port (listeners, connections, half-open and TIME_WAIT entries).
-  // Preallocated: about 400 bytes each.
+  // TCP sockets per engine and port (listeners, connections and TIME_WAIT entries).
+  // Preallocated control blocks: about 1 KiB each.
   unsigned max_sockets = 65536;
+  // Half-open (SYN_RCVD) entries per engine and port, all listeners together: 64-byte records
+  // preallocated at start. 0: as many as max_sockets. When they run out a SYN is answered as with
+  // a full SYN queue (a cookie, or dropped with tcp_syncookies=0).
+  unsigned max_half_open = 0;
 };
 
 // [arp]

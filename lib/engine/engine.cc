@@ -111,7 +111,7 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
   auto q = std::make_unique<PortQueue>(port, queue, params, std::move(rx_stage),
                                        std::move(tx_stage), stats_);
   const std::string table = "tcp_p" + std::to_string(port.port_id) + "_e" + std::to_string(id_);
-  if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets); !status.ok())
+  if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets, config_.engine.max_half_open); !status.ok())
     return status;
   queues_.push_back(std::move(q));
   return absl::OkStatus();

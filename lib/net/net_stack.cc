@@ -28,12 +28,14 @@ NetStack::NetStack(const Params& params, TxBatch& tx) : params_(params), tx_(tx)
 
 NetStack::~NetStack() = default;
 
-absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets) {
+absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets,
+                                  unsigned max_half_open) {
   tcp::TcpStack::Params tcp_params;
   tcp_params.address = params_.ipv4;
   tcp_params.sysctl = params_.sysctl;
   tcp_params.mtu = params_.mtu;
   tcp_params.max_sockets = max_sockets;
+  tcp_params.max_half_open = max_half_open;
   tcp_params.pool = params_.pool;
   tcp_params.tx_checksum_offload = params_.tx_checksum_offload;
   tcp_params.tso = params_.tso;

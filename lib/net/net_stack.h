@@ -50,7 +50,8 @@ class NetStack {
 
   // Gives this port a TCP layer whose timers run on `timers` (the engine's wheel). `table_name`
   // must be unique in the process. Before start(). Errors: the TCP layer's creation.
-  absl::Status enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets);
+  absl::Status enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets,
+                          unsigned max_half_open = 0);
   // The TCP layer, once enabled (else nullptr). Its API is for the engine thread; its counters
   // and published connections may be read from any thread.
   tcp::TcpStack* tcp() { return tcp_.get(); }

@@ -56,6 +56,7 @@ void expect_default_engine(const EngineConfig& e) {
   EXPECT_EQ(e.mempool_cache, d.mempool_cache);
   EXPECT_EQ(e.idle_sleep_us, d.idle_sleep_us);
   EXPECT_EQ(e.max_sockets, d.max_sockets);
+  EXPECT_EQ(e.max_half_open, 0u) << "0: as many as max_sockets";
 }
 
 void expect_default_arp(const ArpConfig& a) {
@@ -188,6 +189,7 @@ TEST(Config, EveryKey_Parsed) {
       "mbufs_per_engine = 16383\n"
       "mempool_cache = 512\n"
       "idle_sleep_us = 20\n"
+      "max_half_open = 4096\n"
       "[arp]\n"
       "entries = 4096\n"
       "reachable_ms = 15000\n"
@@ -265,6 +267,7 @@ TEST(Config, EveryKey_Parsed) {
   EXPECT_EQ(c.engine.mbufs_per_engine, 16383u);
   EXPECT_EQ(c.engine.mempool_cache, 512u);
   EXPECT_EQ(c.engine.idle_sleep_us, 20u);
+  EXPECT_EQ(c.engine.max_half_open, 4096u);
 
   EXPECT_EQ(c.arp.entries, 4096u);
   EXPECT_EQ(c.arp.reachable_ms, 15000u);
@@ -676,6 +679,8 @@ TEST(Config, BurstSizeOutOfRange_NamesLine) {
             "t.conf:2: [engine] burst_size: 0 is out of range 1..512");
   EXPECT_EQ(error_of("[engine]\nburst_size = 513\n"),
             "t.conf:2: [engine] burst_size: 513 is out of range 1..512");
+  EXPECT_EQ(error_of("[engine]\nmax_half_open = 1048577\n"),
+            "t.conf:2: [engine] max_half_open: 1048577 is out of range 0..1048576");
   EXPECT_EQ(parse_ok(std::string("[engine]\nburst_size = 512\n") + kPort0).engine.burst_size, 512u);
 }
 
