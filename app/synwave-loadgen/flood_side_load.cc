@@ -32,6 +32,8 @@ void FloodSideLoad::count_answers(Instant now) {
     totals_.answers += seen - answers_seen_;
   }
   answers_seen_ = seen;
+  if (!counting_) tx_drops_at_start_ = queue_.tx.dropped();
+  totals_.load_tx_drops = queue_.tx.dropped() - tx_drops_at_start_;
   counting_ = true;
 }
 
@@ -45,8 +47,9 @@ bool FloodSideLoad::begin(Instant now, Instant origin) {
                                   .dst_port = options_.target_port,
                                   .mss = static_cast<std::uint16_t>(net.mtu - 40),
                                   .ttl = static_cast<std::uint8_t>(net.sysctl.ip_default_ttl)};
+  using OnFullRing = flood::FloodSender::OnFullRing;
   sender_.emplace(flood::Kind::kSyn, params, options_.sources, options_.seed, pool_, queue_.port_id, queue_.queue_id,
-                  burst_);
+                  burst_, options_.rate > 0 ? OnFullRing::kDrop : OnFullRing::kHold);
   if (options_.rate > 0) {
     pacer_.emplace(options_.rate, kMaxCatchUp);
     pacer_->start(now);
@@ -78,6 +81,7 @@ void FloodSideLoad::poll(Instant now, Instant origin) {
   budget = std::min<std::uint64_t>(budget, std::uint64_t{burst_} * kBurstsPerPoll);
   if (pacer_) budget = pacer_->allowance(now, budget);
   const std::uint64_t built = c.built;
+  if (budget > 0 || sender_->held() > 0) queue_.tx.flush();  // the load's frames first
   const std::uint64_t taken = sender_->send(budget);
   if (pacer_) pacer_->spent(c.built - built);
   if (taken > 0) slices_.at(now).flood_sent += taken;
@@ -87,8 +91,10 @@ void FloodSideLoad::poll(Instant now, Instant origin) {
 void FloodSideLoad::finish(Instant now) {
   sender_->discard();
   const flood::SenderCounts& c = sender_->counts();
+  totals_.offered = c.built;
   totals_.sent = c.sent;
   totals_.unsent = c.unsent;
+  totals_.dropped = c.dropped;
   totals_.ring_full = c.ring_full;
   totals_.no_mbuf = c.no_mbuf;
   totals_.forgiven = pacer_ ? pacer_->forgiven() : 0;

@@ -9,8 +9,15 @@
 // the whole run, the frames that reach this port for addresses not its own: the server's answers
 // to the spoofed sources (SYN-ACKs with or without cookies, their retransmissions, RSTs).
 //
+// Sharing the port: before each of its bursts it flushes the frames the load queued in this
+// iteration, so the generator never holds the load's packets behind its own flood. A rated flood
+// is offered at its rate and what the full ring refuses is dropped and counted (as a NIC's full
+// receive ring at the server would lose it, legitimate packets and flood alike); `max` holds the
+// rest back instead (FloodSender's back-pressure: as fast as the port takes frames, without
+// burning the core on frames that would be freed).
+//
 // Engine thread only. No allocation after the flood's first frame; a rate keeps its schedule
-// (FloodPacer), the ring's back-pressure holds the flood back (FloodSender).
+// (FloodPacer: a thread that lost its core catches up).
 #pragma once
 
 #include <rte_mempool.h>
@@ -37,12 +44,15 @@ struct SideFloodOptions {
 };
 
 struct SideFloodTotals {
+  std::uint64_t offered = 0;    // frames built (sent + dropped + unsent)
   std::uint64_t sent = 0;       // taken by the port
-  std::uint64_t unsent = 0;     // built but still refused by the ring when the flood ended
+  std::uint64_t unsent = 0;     // max: built but still refused by the ring when the flood ended
+  std::uint64_t dropped = 0;    // rated: refused by the full ring and freed
   std::uint64_t ring_full = 0;  // iterations the ring was full (the flood waited)
   std::uint64_t no_mbuf = 0;
   std::uint64_t forgiven = 0;   // rate: packets given up after the thread lost its core > 1 s
   std::uint64_t answers = 0;    // frames for addresses not ours, over the whole run
+  std::uint64_t load_tx_drops = 0;  // the load's own frames the ring refused, over the whole run
   double started_s = -1;        // when the first frame went, after the load began; -1: never
   double elapsed_s = 0;         // first frame to the end
   bool unresolved = false;      // no MAC for the next hop: nothing was sent
@@ -78,6 +88,7 @@ class FloodSideLoad {
   Phase phase_ = Phase::kWaiting;
   Instant first_{}, end_at_{}, last_now_{};
   std::uint64_t answers_seen_ = 0;  // the counter's value at the last poll
+  std::uint64_t tx_drops_at_start_ = 0;
   bool counting_ = false;
   SideFloodTotals totals_;
 };

@@ -297,10 +297,11 @@ int main(int argc, char** argv) {
   if (side_flood) {
     const synwave::loadgen::SideFloodTotals& f = side_flood->totals();
     std::fprintf(stderr,
-                 "synwave-loadgen: flood: %llu SYNs sent in %.3f s from %.3f s (%.0f pps), %llu unsent, %llu answers "
-                 "seen%s\n",
-                 static_cast<ull>(f.sent), f.elapsed_s, f.started_s, f.elapsed_s > 0 ? f.sent / f.elapsed_s : 0.0,
-                 static_cast<ull>(f.unsent), static_cast<ull>(f.answers),
+                 "synwave-loadgen: flood: %llu SYNs offered, %llu sent in %.3f s from %.3f s (%.0f pps), %llu dropped "
+                 "at the full ring, %llu unsent, %llu answers seen, %llu of the load's frames dropped at the ring%s\n",
+                 static_cast<ull>(f.offered), static_cast<ull>(f.sent), f.elapsed_s, f.started_s,
+                 f.elapsed_s > 0 ? static_cast<double>(f.sent) / f.elapsed_s : 0.0, static_cast<ull>(f.dropped),
+                 static_cast<ull>(f.unsent), static_cast<ull>(f.answers), static_cast<ull>(f.load_tx_drops),
                  f.unresolved ? " (no MAC for the next hop: nothing sent)" : "");
   }
   const int status = synwave::report_pools(stack.shutdown(), "synwave-loadgen", stderr);

@@ -43,14 +43,17 @@ void print_timeline_json(std::FILE* out, const TimeSlices& slices, const LoadGen
   std::fputc('}', out);
   if (flood == nullptr || flood_options == nullptr) return;
   const double pps = flood->elapsed_s > 0 ? static_cast<double>(flood->sent) / flood->elapsed_s : 0;
+  const double offered_pps = flood->elapsed_s > 0 ? static_cast<double>(flood->offered) / flood->elapsed_s : 0;
   std::fprintf(out,
                ", \"flood\": {\"kind\": \"syn\", \"rate\": %.1f, \"start_s\": %.3f, \"duration_limit_s\": %.3f, "
-               "\"count_limit\": %llu, \"started_s\": %.3f, \"elapsed_s\": %.6f, \"sent\": %llu, \"pps\": %.1f, "
-               "\"unsent\": %llu, \"ring_full\": %llu, \"no_mbuf\": %llu, \"forgiven\": %llu, \"answers\": %llu, "
+               "\"count_limit\": %llu, \"started_s\": %.3f, \"elapsed_s\": %.6f, \"offered\": %llu, \"offered_pps\": %.1f, "
+               "\"sent\": %llu, \"pps\": %.1f, "
+               "\"unsent\": %llu, \"dropped\": %llu, \"load_tx_drops\": %llu, \"ring_full\": %llu, \"no_mbuf\": %llu, \"forgiven\": %llu, \"answers\": %llu, "
                "\"unresolved\": %s}",
                flood_options->rate, flood_options->start_s, flood_options->duration_s,
-               static_cast<ull>(flood_options->count), flood->started_s, flood->elapsed_s, static_cast<ull>(flood->sent),
-               pps, static_cast<ull>(flood->unsent), static_cast<ull>(flood->ring_full),
+               static_cast<ull>(flood_options->count), flood->started_s, flood->elapsed_s,
+               static_cast<ull>(flood->offered), offered_pps, static_cast<ull>(flood->sent), pps, static_cast<ull>(flood->unsent), static_cast<ull>(flood->dropped),
+               static_cast<ull>(flood->load_tx_drops), static_cast<ull>(flood->ring_full),
                static_cast<ull>(flood->no_mbuf), static_cast<ull>(flood->forgiven), static_cast<ull>(flood->answers),
                flood->unresolved ? "true" : "false");
 }

@@ -7,13 +7,15 @@
 namespace synwave::flood {
 
 FloodSender::FloodSender(Kind kind, const FrameParams& params, Ipv4Prefix sources, std::uint64_t seed,
-                         rte_mempool* pool, std::uint16_t port_id, std::uint16_t queue_id, unsigned burst)
+                         rte_mempool* pool, std::uint16_t port_id, std::uint16_t queue_id, unsigned burst,
+                         OnFullRing on_full)
     : kind_(kind),
       fields_(sources, seed),
       pool_(pool),
       port_id_(port_id),
       queue_id_(queue_id),
-      burst_(std::clamp(burst, 1u, kMaxBurst)) {
+      burst_(std::clamp(burst, 1u, kMaxBurst)),
+      on_full_(on_full) {
   templates_.reserve(4);
   for (Kind k : {Kind::kSyn, Kind::kAck, Kind::kRst, Kind::kFin}) templates_.emplace_back(k, params);
 }
@@ -57,9 +59,14 @@ std::uint64_t FloodSender::send(std::uint64_t budget) {
     taken += sent;
     held_first_ += sent;
     held_count_ -= sent;
-    if (held_count_ > 0) {  // the ring is full: the rest goes first next time
+    if (held_count_ > 0) {  // the ring is full
       ++counts_.ring_full;
-      break;
+      if (on_full_ == OnFullRing::kDrop) {
+        rte_pktmbuf_free_bulk(held_.data() + held_first_, held_count_);
+        counts_.dropped += held_count_;
+        held_count_ = 0;
+      }
+      break;  // kHold: the rest goes first next time
     }
   }
   return taken;
