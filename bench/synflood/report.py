@@ -11,9 +11,11 @@ Per system and flood step:
                    took (memif: the server's receive ring; the rest was dropped at the full ring,
                    as a NIC would; af_packet: the veth, whose drops happen further on, in the
                    server's softirq backlog)
-  answered_pps     frames per second coming back to the spoofed sources during the flood (the
-                   server's SYN-ACKs, cookies or not), counted at the generator; cookies_sent: the
-                   server's own count of cookie SYN-ACKs over the step
+  answered_pps     frames per second the server sent to the spoofed sources during the flood (its
+                   SYN-ACKs, cookies or not, and retransmissions): by default counted where they
+                   end, past the server (synwave: drop_no_route, it has no gateway; kernel: the
+                   sink veth's transmitted + dropped frames); with --answers-to generator, as received back at the
+                   generator. cookies_sent: the server's own count of cookie SYN-ACKs over the step
   memory           synwave: mbufs in use (its pools) and resident memory; kernel: TCP socket memory
                    (sockstat, pages), request socks and skbuff heads (slab, machine-wide), and the
                    server process's resident memory: before the flood, the peak during, the end
@@ -93,7 +95,16 @@ def counter_delta(samples, name):
     return vals[-1] - vals[0] if len(vals) >= 2 else None
 
 
-def analyse(system, step, results, phase):
+def counter_rate(samples, name, origin, t0, t1):
+    """A counter's increase per second between the samples nearest t0 and t1 (after the origin)."""
+    pts = [(s["t"] - origin, s["counters"][name]) for s in samples if name in s.get("counters", {})]
+    inside = [p for p in pts if t0 - 0.3 <= p[0] <= t1 + 0.3]
+    if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+        return None
+    return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+
+
+def analyse(system, step, results, phase, answers_to):
     base = os.path.join(results, f"{system}-{step}")
     r = load_json(base + ".json")
     if r is None:
@@ -109,6 +120,12 @@ def analyse(system, step, results, phase):
     elapsed = fl.get("elapsed_s") or 0
     samples = load_samples(base + ".samples")
     cookie_counter = "tcp_syncookies_sent" if system == "synwave" else "TcpExt.SyncookiesSent"
+    # Answers to the spoofed sources: counted where they went (the generator, or the server's sink).
+    if answers_to == "generator":
+        answered_pps = answers / elapsed if elapsed else None
+    else:
+        sink = "drop_no_route" if system == "synwave" else "sink_tx_packets"
+        answered_pps = counter_rate(samples, sink, tl["started_unix_s"], flood_start, flood_end)
     lat = lambda p: {"p50_us": p["latency_ns"]["p50"] / 1e3, "p99_us": p["latency_ns"]["p99"] / 1e3}
     return {
         "system": system, "step": step,
@@ -121,8 +138,10 @@ def analyse(system, step, results, phase):
         "flood_dropped_at_ring": fl.get("dropped"), "flood_unsent": fl.get("unsent"),
         "flood_ring_full": fl.get("ring_full"), "flood_forgiven": fl.get("forgiven"),
         "load_tx_drops": fl.get("load_tx_drops"),
-        "answered_pps": answers / elapsed if elapsed else None,
-        "answered_pct": 100.0 * answers / fl["sent"] if fl.get("sent") else None,
+        "answered_pps": answered_pps,
+        "answered_pct": 100.0 * answered_pps / fl["pps"] if answered_pps is not None and fl.get("pps") else None,
+        "answers_seen_at_generator": answers,
+        "cookies_pps_during": counter_rate(samples, cookie_counter, tl["started_unix_s"], flood_start, flood_end),
         "cookies_sent": counter_delta(samples, cookie_counter),
         "memory": memory(system, samples, tl["started_unix_s"], flood_start, flood_end),
         "recovery_s": recovery(completed, slice_s, flood_end, baseline) if baseline else None,
@@ -155,11 +174,12 @@ def main():
     ap.add_argument("--steps", required=True)
     ap.add_argument("--phase-seconds", type=float, required=True)
     ap.add_argument("--concurrency", type=int, required=True)
+    ap.add_argument("--answers-to", choices=("sink", "generator"), default="sink")
     args = ap.parse_args()
     rows = []
     for step in args.steps.split(","):
         for system in ("synwave", "kernel"):
-            row = analyse(system, step, args.results, args.phase_seconds)
+            row = analyse(system, step, args.results, args.phase_seconds, args.answers_to)
             if row:
                 rows.append(row)
     print()
@@ -180,9 +200,11 @@ def main():
         print(f"{r['step']:>8} {r['system']:8} {mem_text(r)}  cookies sent {fmt(r['cookies_sent'], 'd')}"
               f"  generator: load frames dropped at its ring {fmt(r['load_tx_drops'], 'd')}")
     print("kept: legitimate conn/s during the flood as % of before; offered/taken: flood SYNs per second built / taken by")
-    print("the generator's port; answered: frames per second coming back to the spoofed sources (SYN-ACKs) at the")
-    print("generator; recover: s after the flood until 90 % of the rate before (0.5 s average)")
-    report = {"phase_seconds": args.phase_seconds, "concurrency": args.concurrency, "steps": args.steps.split(","),
+    where = ("received back at the generator" if args.answers_to == "generator" else
+             "sent by the server (synwave: no_route drops; kernel: its sink veth's transmitted + dropped frames)")
+    print(f"the generator's port; answered: frames per second to the spoofed sources (SYN-ACKs), {where};")
+    print("recover: s after the flood until 90 % of the rate before (0.5 s average)")
+    report = {"phase_seconds": args.phase_seconds, "answers_to": args.answers_to, "concurrency": args.concurrency, "steps": args.steps.split(","),
               "load_average": open("/proc/loadavg").read().split()[:3], "rows": rows}
     json.dump(report, open(os.path.join(args.results, "report.json"), "w"), indent=1)
 

@@ -5,11 +5,11 @@ One JSON object per line to --out, every --interval seconds, until SIGTERM/SIGIN
   {"t": unix seconds, "rss_kb": the server process's resident memory, ...}
   synwave (its DPDK telemetry socket, as synwave-ctl reads it):
     "mbufs_in_use", "mbufs_size" (summed over the engines' pools), "syn_recv" (half-open
-    connections), "counters": {tcp_syncookies_sent, tcp_passive_opens, ...}
+    connections), "counters": {tcp_syncookies_sent, tcp_passive_opens, drop_no_route, ...}
   kernel (run inside the server's namespace, so /proc/net is that namespace's):
     "sockstat": {"inuse", "orphan", "tw", "alloc", "mem_pages"}, "slab": {cache: [active objects,
     object size]} for request_sock_TCP, TCP and skbuff_head_cache (global: the machine's),
-    "counters": {SyncookiesSent, ListenDrops, ...}
+    "counters": {SyncookiesSent, ListenDrops, ..., sink_tx_packets (with --sink)}
 """
 import argparse
 import json
@@ -18,7 +18,7 @@ import signal
 import socket
 import time
 
-SYNWAVE_COUNTERS = ("tcp_syncookies_sent", "tcp_syncookies_recv", "tcp_syncookies_failed", "tcp_passive_opens",
+SYNWAVE_COUNTERS = ("drop_no_route", "tcp_syncookies_sent", "tcp_syncookies_recv", "tcp_syncookies_failed", "tcp_passive_opens",
                     "tcp_segments_in", "tcp_segments_out", "tcp_listen_overflows", "tcp_req_q_full_do_cookies",
                     "tcp_req_q_full_drop", "drop_tcp_listen_drops", "drop_no_mbuf", "tcp_retransmits")
 KERNEL_COUNTERS = ("TcpExt.SyncookiesSent", "TcpExt.SyncookiesRecv", "TcpExt.SyncookiesFailed", "Tcp.PassiveOpens",
@@ -85,7 +85,7 @@ def kernel_counters():
     return out
 
 
-def kernel_sample():
+def kernel_sample(sink):
     sockstat = {}
     with open("/proc/net/sockstat") as f:
         for line in f:
@@ -103,7 +103,14 @@ def kernel_sample():
                     slab[parts[0]] = [int(parts[1]), int(parts[3])]  # active objects, object size
     except OSError:
         pass
-    return {"sockstat": sockstat, "slab": slab, "counters": kernel_counters()}
+    counters = kernel_counters()
+    if sink:  # the device the answers to the spoofed sources are routed into (it drops them)
+        total = 0
+        for stat in ("tx_packets", "tx_dropped"):
+            with open(f"/sys/class/net/{sink}/statistics/{stat}") as f:
+                total += int(f.read())
+        counters["sink_tx_packets"] = total
+    return {"sockstat": sockstat, "slab": slab, "counters": counters}
 
 
 def main():
@@ -111,6 +118,7 @@ def main():
     ap.add_argument("--system", choices=("synwave", "kernel"), required=True)
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--prefix", help="synwave: the server's eal.file_prefix")
+    ap.add_argument("--sink", help="kernel: the device answers to spoofed sources are routed into")
     ap.add_argument("--interval", type=float, default=0.25)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -125,7 +133,7 @@ def main():
                     telemetry = telemetry or Telemetry(args.prefix)
                     sample.update(synwave_sample(telemetry))
                 else:
-                    sample.update(kernel_sample())
+                    sample.update(kernel_sample(args.sink))
             except (OSError, ValueError) as e:  # the server not up yet, or gone
                 telemetry = None
                 sample["error"] = str(e)
