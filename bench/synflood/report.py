@@ -138,6 +138,11 @@ def analyse(system, step, results, phase, answers_to):
         "flood_dropped_at_ring": fl.get("dropped"), "flood_unsent": fl.get("unsent"),
         "flood_ring_full": fl.get("ring_full"), "flood_forgiven": fl.get("forgiven"),
         "load_tx_drops": fl.get("load_tx_drops"),
+        # Lost on the way in because the server did not take them in time: synwave: its memif ring
+        # was full (the flood's and the load's frames the generator's port refused); kernel: the
+        # receive backlog's drops (softnet_stat, machine-wide) over the step.
+        "dropped_before_server": ((fl.get("dropped") or 0) + (fl.get("load_tx_drops") or 0) if system == "synwave"
+                                  else counter_delta(samples, "softnet_dropped")),
         "answered_pps": answered_pps,
         "answered_pct": 100.0 * answered_pps / fl["pps"] if answered_pps is not None and fl.get("pps") else None,
         "answers_seen_at_generator": answers,
@@ -198,12 +203,14 @@ def main():
     print("server memory before / peak during / end of step:")
     for r in rows:
         print(f"{r['step']:>8} {r['system']:8} {mem_text(r)}  cookies sent {fmt(r['cookies_sent'], 'd')}"
-              f"  generator: load frames dropped at its ring {fmt(r['load_tx_drops'], 'd')}")
+              f"  dropped before the server {fmt(r['dropped_before_server'], 'd')}"
+              f" (of which legitimate {fmt(r['load_tx_drops'], 'd') if r['system'] == 'synwave' else '?'})")
     print("kept: legitimate conn/s during the flood as % of before; offered/taken: flood SYNs per second built / taken by")
     where = ("received back at the generator" if args.answers_to == "generator" else
              "sent by the server (synwave: no_route drops; kernel: its sink veth's transmitted + dropped frames)")
     print(f"the generator's port; answered: frames per second to the spoofed sources (SYN-ACKs), {where};")
-    print("recover: s after the flood until 90 % of the rate before (0.5 s average)")
+    print("recover: s after the flood until 90 % of the rate before (0.5 s average); dropped before the server: frames")
+    print("lost because the server did not take them in time (synwave: its full memif ring; kernel: the backlog)")
     report = {"phase_seconds": args.phase_seconds, "answers_to": args.answers_to, "concurrency": args.concurrency, "steps": args.steps.split(","),
               "load_average": open("/proc/loadavg").read().split()[:3], "rows": rows}
     json.dump(report, open(os.path.join(args.results, "report.json"), "w"), indent=1)

@@ -9,7 +9,7 @@ One JSON object per line to --out, every --interval seconds, until SIGTERM/SIGIN
   kernel (run inside the server's namespace, so /proc/net is that namespace's):
     "sockstat": {"inuse", "orphan", "tw", "alloc", "mem_pages"}, "slab": {cache: [active objects,
     object size]} for request_sock_TCP, TCP and skbuff_head_cache (global: the machine's),
-    "counters": {SyncookiesSent, ListenDrops, ..., sink_tx_packets (with --sink)}
+    "counters": {SyncookiesSent, ListenDrops, ..., softnet_dropped, sink_tx_packets (with --sink)}
 """
 import argparse
 import json
@@ -104,6 +104,10 @@ def kernel_sample(sink):
     except OSError:
         pass
     counters = kernel_counters()
+    # Frames the receive backlog (netdev_max_backlog) dropped before the stack saw them: where a
+    # veth delivers what the server cannot take in time. Machine-wide, all CPUs.
+    with open("/proc/net/softnet_stat") as f:
+        counters["softnet_dropped"] = sum(int(line.split()[1], 16) for line in f if line.strip())
     if sink:  # the device the answers to the spoofed sources are routed into (it drops them)
         total = 0
         for stat in ("tx_packets", "tx_dropped"):
