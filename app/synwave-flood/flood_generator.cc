@@ -139,7 +139,8 @@ void FloodGenerator::flood(Instant now) {
   const std::uint64_t built = probes_ + sender_->counts().built;
   std::uint64_t budget = options_.count > built ? options_.count - built : 0;
   budget = std::min<std::uint64_t>(budget, std::uint64_t{burst_} * (pacer_ ? kBurstsPerPollRated : kBurstsPerPoll));
-  if (pacer_) budget = pacer_->allowance(now, budget);
+  // At the time limit, what the schedule owes up to the limit still goes.
+  if (pacer_) budget = pacer_->allowance(std::min(now, end_at_), budget);
   const std::uint64_t before = sender_->counts().built;
   sender_->send(budget);
   if (pacer_) pacer_->spent(sender_->counts().built - before);

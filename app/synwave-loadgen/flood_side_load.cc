@@ -37,7 +37,7 @@ void FloodSideLoad::count_answers(Instant now) {
   counting_ = true;
 }
 
-bool FloodSideLoad::begin(Instant now, Instant origin) {
+bool FloodSideLoad::begin(Instant now, Instant origin, Instant due) {
   const ArpCache::Entry* entry = queue_.net.arp().find_entry(hop_);
   if (entry == nullptr || entry->state != ArpCache::State::kReachable) return false;
   const NetStack::Params& net = queue_.net.params();
@@ -52,7 +52,7 @@ bool FloodSideLoad::begin(Instant now, Instant origin) {
                   burst_, options_.rate > 0 ? OnFullRing::kDrop : OnFullRing::kHold);
   if (options_.rate > 0) {
     pacer_.emplace(options_.rate, kMaxCatchUp);
-    pacer_->start(now);
+    pacer_->start(due);  // the schedule runs from the planned start: rate x seconds in all
   }
   first_ = now;
   totals_.started_s = seconds_between(origin, now);
@@ -67,7 +67,7 @@ void FloodSideLoad::poll(Instant now, Instant origin) {
     const Instant due = origin + seconds(options_.start_s);
     if (now < due) return;
     end_at_ = due + seconds(options_.duration_s);
-    if (!begin(now, origin)) {
+    if (!begin(now, origin, due)) {
       if (now >= end_at_) {
         totals_.unresolved = true;
         phase_ = Phase::kDone;
@@ -79,7 +79,8 @@ void FloodSideLoad::poll(Instant now, Instant origin) {
   const flood::SenderCounts& c = sender_->counts();
   std::uint64_t budget = options_.count > c.built ? options_.count - c.built : 0;
   budget = std::min<std::uint64_t>(budget, std::uint64_t{burst_} * kBurstsPerPoll);
-  if (pacer_) budget = pacer_->allowance(now, budget);
+  // At the time limit, what the schedule owes up to the limit still goes.
+  if (pacer_) budget = pacer_->allowance(std::min(now, end_at_), budget);
   const std::uint64_t built = c.built;
   if (budget > 0 || sender_->held() > 0) queue_.tx.flush();  // the load's frames first
   const std::uint64_t taken = sender_->send(budget);

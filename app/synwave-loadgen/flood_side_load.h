@@ -73,7 +73,8 @@ class FloodSideLoad {
  private:
   enum class Phase : std::uint8_t { kWaiting, kFlooding, kDone };
 
-  bool begin(Instant now, Instant origin);  // false while the next hop's MAC is unknown
+  // False while the next hop's MAC is unknown; `due`: the planned start.
+  bool begin(Instant now, Instant origin, Instant due);
   void finish(Instant now);
   void count_answers(Instant now);
 
