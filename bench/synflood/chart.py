@@ -30,8 +30,9 @@ for ax, step in zip(axes[:, 0], steps):
         # The 0.5 s moving average, so the shape shows through the 100 ms noise.
         w = max(1, int(round(0.5 / s)))
         smooth = [sum(rate[max(0, i - w + 1):i + 1]) / len(rate[max(0, i - w + 1):i + 1]) for i in range(len(rate))]
-        ax.plot(t, smooth, color=colors[row["system"]], lw=1.6,
-                label=f"{row['system']} (kept {row['kept_pct']:.0f} %)" if row["kept_pct"] is not None else row["system"])
+        kept = f"kept {row['kept_pct']:.0f} %, " if row["kept_pct"] is not None else ""
+        taken = f"flood taken {row['flood_pps'] / 1e3:,.0f}k SYN/s" if row.get("flood_pps") else "no flood sent"
+        ax.plot(t, smooth, color=colors[row["system"]], lw=1.6, label=f"{row['system']} ({kept}{taken})")
     ax.axvspan(phase, 2 * phase, color="red", alpha=0.12, label="flood")
     title = "as fast as the port goes" if step == "max" else f"{int(step):,} SYN/s"
     ax.set_title(f"SYN flood {title}", fontsize=10)
