@@ -26,7 +26,7 @@ wait_line() {  # pid log pattern what limit(tenths of a second): until the log s
   local i
   for ((i = 0; i < $5; i++)); do
     kill -0 "$1" 2>/dev/null || { echo "$bench_name: $4 exited; see $2" >&2; return 1; }
-    grep -q "$3" "$2" && return 0
+    grep -q "$3" "$2" 2>/dev/null && return 0  # (the log may not exist yet)
     sleep 0.1
   done
   echo "$bench_name: $4 not ready in time; see $2" >&2

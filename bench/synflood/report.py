@@ -206,6 +206,11 @@ def main():
               f"  dropped before the server {fmt(r['dropped_before_server'], 'd')}"
               f" (of which legitimate {fmt(r['load_tx_drops'], 'd') if r['system'] == 'synwave' else '?'})")
     print("kept: legitimate conn/s during the flood as % of before; offered/taken: flood SYNs per second built / taken by")
+    where = ("received back at the generator" if args.answers_to == "generator" else
+             "sent by the server (synwave: no_route drops; kernel: its sink veth's transmitted + dropped frames)")
+    print(f"the generator's port; answered: frames per second to the spoofed sources (SYN-ACKs), {where};")
+    print("recover: s after the flood until 90 % of the rate before (0.5 s average); dropped before the server: frames")
+    print("lost because the server did not take them in time (synwave: its full memif ring; kernel: the backlog)")
     # The same step is not always the same flood at the server: each side's port takes what it
     # can (memif's ring, af_packet's sendto on the generator's core). Say so where they differ.
     for step in args.steps.split(","):
@@ -213,11 +218,6 @@ def main():
         if len(taken) == 2 and max(taken.values()) > 1.5 * min(taken.values()):
             print(f"note: at step {step} the servers took different floods (synwave {taken['synwave']:,.0f}/s, kernel "
                   f"{taken['kernel']:,.0f}/s): compare kept % at similar taken rates, not only by step")
-    where = ("received back at the generator" if args.answers_to == "generator" else
-             "sent by the server (synwave: no_route drops; kernel: its sink veth's transmitted + dropped frames)")
-    print(f"the generator's port; answered: frames per second to the spoofed sources (SYN-ACKs), {where};")
-    print("recover: s after the flood until 90 % of the rate before (0.5 s average); dropped before the server: frames")
-    print("lost because the server did not take them in time (synwave: its full memif ring; kernel: the backlog)")
     report = {"phase_seconds": args.phase_seconds, "answers_to": args.answers_to, "concurrency": args.concurrency, "steps": args.steps.split(","),
               "load_average": open("/proc/loadavg").read().split()[:3], "rows": rows}
     json.dump(report, open(os.path.join(args.results, "report.json"), "w"), indent=1)
