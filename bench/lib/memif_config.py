@@ -2,12 +2,12 @@
 """Writes a run's synwave config from one of config/net_memif_{server,client}.conf.
 
   memif_config.py SRC DST --lcore N --prefix FILE_PREFIX --socket PATH --idle-sleep-us U
-                  [--gateway IP]
+                  [--gateway IP] [--burst-size N]
 
 Own file prefix, memif socket and lcore; idle_sleep_us set; net_memif cannot change its MAC after
 probing (rte_eth_dev_default_mac_addr_set gives ENOTSUP), so a [port.0] mac key, if any, moves
 into the devargs. --gateway adds a gateway to [port.0] (a flooded server answers spoofed,
-off-link sources through it).
+off-link sources through it); --burst-size sets [engine] burst_size.
 """
 import argparse
 import re
@@ -20,6 +20,7 @@ ap.add_argument("--prefix", required=True)
 ap.add_argument("--socket", required=True)
 ap.add_argument("--idle-sleep-us", required=True)
 ap.add_argument("--gateway")
+ap.add_argument("--burst-size")
 args = ap.parse_args()
 
 lines = open(args.src).read().splitlines()
@@ -50,9 +51,16 @@ for l in lines:
         l = f"devargs = {v}"
     elif key == "gateway" and section == "[port.0]" and args.gateway:
         continue  # replaced below
+    elif key == "burst_size" and section == "[engine]" and args.burst_size:
+        continue  # replaced below
     out.append(l)
     if key == "ipv4" and section == "[port.0]" and args.gateway:
         out.append(f"gateway = {args.gateway}")
 if not any(l.split("=")[0].strip() == "idle_sleep_us" for l in out):
     out += ["", "[engine]", f"idle_sleep_us = {args.idle_sleep_us}"] if "[engine]" not in out else []
+if args.burst_size:
+    if "[engine]" not in [l.split("#")[0].strip() for l in out]:
+        out += ["", "[engine]"]
+    at = [l.split("#")[0].strip() for l in out].index("[engine]")
+    out.insert(at + 1, f"burst_size = {args.burst_size}")
 open(args.dst, "w").write("\n".join(out) + "\n")
