@@ -12,12 +12,12 @@
 namespace synwave::flood {
 namespace {
 
-constexpr unsigned kMaxBurst = 512;
 // Bursts per engine iteration: as fast as the port goes, one rx poll per 4 bursts; with a rate,
-// enough to spend a full bucket at once (a thread that lost its core catches up).
+// enough to catch up quickly after the thread lost its core.
 constexpr unsigned kBurstsPerPoll = 4;
 constexpr unsigned kBurstsPerPollRated = 64;
-constexpr int kTxAttempts = 4;          // as the engine's TxBatch: then the rest count as drops
+// How far behind its schedule a rated flood may catch up after a stall.
+constexpr Duration kMaxCatchUp = 1s;
 
 double seconds_between(Instant from, Instant to) { return static_cast<double>((to - from).count()) * 1e-9; }
 
@@ -40,7 +40,7 @@ FloodGenerator::FloodGenerator(const Options& options, Engine::PortQueue& queue,
     : options_(options),
       queue_(queue),
       pool_(pool),
-      burst_(std::clamp(burst, 1u, kMaxBurst)),
+      burst_(std::clamp(burst, 1u, FloodSender::kMaxBurst)),
       fields_(options.sources, options.seed) {
   const NetStack::Params& net = queue_.net.params();
   hop_ = same_subnet(options_.target, net.ipv4, net.prefix_len) ? options_.target : net.gateway.value_or(Ipv4Addr{0});
@@ -91,14 +91,15 @@ void FloodGenerator::send_probe(Instant now) {
   m->pkt_len = static_cast<std::uint32_t>(len);
   rte_pktmbuf_adj(m, wire::kEthernetHeaderLen);  // the IPv4 layer writes its own Ethernet header
   queue_.net.output_ipv4(m, options_.target, now);
-  ++offered_;
+  probes_ = 1;
+  probe_kind_ = static_cast<unsigned>(kind);
   ++totals_.by_kind[static_cast<int>(kind)];
   totals_.sent = 1;  // on its way once the next hop answers
 }
 
 void FloodGenerator::resolve(Instant now) {
   if (!dst_mac_) {
-    if (offered_ == 0) {
+    if (probes_ == 0) {
       send_probe(now);
     } else {
       const ArpCache::Entry* entry = queue_.net.arp().find_entry(hop_);
@@ -117,8 +118,9 @@ void FloodGenerator::resolve(Instant now) {
                            .dst_port = options_.target_port,
                            .mss = static_cast<std::uint16_t>(net.mtu - 40),
                            .ttl = static_cast<std::uint8_t>(net.sysctl.ip_default_ttl)};
-  templates_.clear();
-  for (Kind k : {Kind::kSyn, Kind::kAck, Kind::kRst, Kind::kFin}) templates_.emplace_back(k, params);
+  // Another stream than the probe's (its seed + 1), so the probe's source is not drawn again.
+  sender_.emplace(options_.kind, params, options_.sources, options_.seed + 1, pool_, queue_.port_id, queue_.queue_id,
+                  burst_);
   if (options_.progress) {
     std::fprintf(stderr, "synwave-flood: next hop %s is at %s; flooding\n", format_ipv4(hop_).c_str(),
                  format_mac(*dst_mac_).c_str());
@@ -126,59 +128,39 @@ void FloodGenerator::resolve(Instant now) {
   phase_ = Phase::kFlooding;
   flood_start_ = now;
   next_progress_ = now + 1s;
-  token_time_ = now;
-  // 10 ms deep: a thread that lost its core for a few ms still keeps the rate.
-  bucket_depth_ = std::max<double>(burst_, options_.rate * 1e-2);
-  tokens_ = 0;
+  if (options_.rate > 0) {
+    pacer_.emplace(options_.rate, kMaxCatchUp);
+    pacer_->start(now);
+  }
   flood(now);
 }
 
-unsigned FloodGenerator::build(rte_mbuf** frames, unsigned n) {
-  if (rte_pktmbuf_alloc_bulk(pool_, frames, n) != 0) {
-    ++totals_.no_mbuf;
-    return 0;
-  }
-  for (unsigned i = 0; i < n; ++i) {
-    rte_mbuf* m = frames[i];
-    const Kind kind = options_.kind == Kind::kMix ? static_cast<Kind>(fields_.below(4)) : options_.kind;
-    const FrameTemplate& frame = templates_[static_cast<std::size_t>(kind)];
-    const std::size_t len = frame.write({rte_pktmbuf_mtod(m, std::uint8_t*), rte_pktmbuf_tailroom(m)}, fields_.next());
-    m->data_len = static_cast<std::uint16_t>(len);
-    m->pkt_len = static_cast<std::uint32_t>(len);
-    m->ol_flags = 0;
-    // The kind rides in the mbuf until the port has taken it (per-kind totals).
-    m->hash.usr = static_cast<std::uint32_t>(kind);
-  }
-  return n;
+void FloodGenerator::flood(Instant now) {
+  const std::uint64_t built = probes_ + sender_->counts().built;
+  std::uint64_t budget = options_.count > built ? options_.count - built : 0;
+  budget = std::min<std::uint64_t>(budget, std::uint64_t{burst_} * (pacer_ ? kBurstsPerPollRated : kBurstsPerPoll));
+  // At the time limit, what the schedule owes up to the limit still goes.
+  if (pacer_) budget = pacer_->allowance(std::min(now, end_at_), budget);
+  const std::uint64_t before = sender_->counts().built;
+  sender_->send(budget);
+  if (pacer_) pacer_->spent(sender_->counts().built - before);
+  update_totals();
+  if (now >= next_progress_) progress(now);
+  // Done once the count is built and the port took all of it, or at the time limit.
+  if (probes_ + sender_->counts().built >= options_.count && sender_->held() == 0)
+    return finish(now, StopReason::kCount);
+  if (now >= end_at_) return finish(now, StopReason::kDuration);
 }
 
-void FloodGenerator::flood(Instant now) {
-  if (options_.rate > 0) {
-    tokens_ = std::min(bucket_depth_, tokens_ + options_.rate * seconds_between(token_time_, now));
-    token_time_ = now;
-  }
-  rte_mbuf* frames[kMaxBurst];
-  const unsigned rounds = options_.rate > 0 ? kBurstsPerPollRated : kBurstsPerPoll;
-  for (unsigned round = 0; round < rounds; ++round) {
-    if (offered_ >= options_.count) break;
-    std::uint64_t n = std::min<std::uint64_t>(burst_, options_.count - offered_);
-    if (options_.rate > 0) n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(tokens_));
-    if (n == 0) break;
-    const unsigned built = build(frames, static_cast<unsigned>(n));
-    if (built == 0) break;
-    std::uint16_t sent = 0;
-    for (int attempt = 0; attempt < kTxAttempts && sent < built; ++attempt)
-      sent += rte_eth_tx_burst(queue_.port_id, queue_.queue_id, frames + sent, static_cast<std::uint16_t>(built - sent));
-    for (unsigned i = 0; i < sent; ++i) ++totals_.by_kind[frames[i]->hash.usr & 3];
-    if (sent < built) rte_pktmbuf_free_bulk(frames + sent, built - sent);
-    totals_.sent += sent;
-    totals_.dropped += built - sent;
-    offered_ += built;
-    if (options_.rate > 0) tokens_ -= built;
-  }
-  if (now >= next_progress_) progress(now);
-  if (offered_ >= options_.count) return finish(now, StopReason::kCount);
-  if (now >= end_at_) return finish(now, StopReason::kDuration);
+void FloodGenerator::update_totals() {
+  const SenderCounts& c = sender_->counts();
+  totals_.sent = probes_ + c.sent;
+  totals_.dropped = c.unsent;
+  totals_.no_mbuf = c.no_mbuf;
+  totals_.ring_full = c.ring_full;
+  totals_.forgiven = pacer_ ? pacer_->forgiven() : 0;
+  for (int k = 0; k < 4; ++k) totals_.by_kind[k] = c.by_kind[k];
+  if (probe_kind_ < 4) ++totals_.by_kind[probe_kind_];
 }
 
 void FloodGenerator::progress(Instant now) {
@@ -186,16 +168,20 @@ void FloodGenerator::progress(Instant now) {
   if (next_progress_ <= now) next_progress_ = now + 1s;
   if (options_.progress) {
     using ull = unsigned long long;
-    std::fprintf(stderr, "[%5.1fs] pps %llu tx_drops %llu  total sent %llu dropped %llu\n",
-                 seconds_between(flood_start_, now), static_cast<ull>(totals_.sent - last_.sent),
-                 static_cast<ull>(totals_.dropped - last_.dropped), static_cast<ull>(totals_.sent),
-                 static_cast<ull>(totals_.dropped));
+    // ring_full: iterations the tx ring was full (the flood waited for it, nothing was dropped).
+    std::fprintf(stderr, "[%5.1fs] pps %llu ring_full %llu  total sent %llu\n", seconds_between(flood_start_, now),
+                 static_cast<ull>(totals_.sent - last_.sent), static_cast<ull>(totals_.ring_full - last_.ring_full),
+                 static_cast<ull>(totals_.sent));
   }
   last_ = totals_;
 }
 
 void FloodGenerator::finish(Instant now, StopReason reason) {
   if (phase_ == Phase::kFlooding) elapsed_s_ = seconds_between(flood_start_, now);
+  if (sender_) {  // what the ring still refused at the end is reported, not sent later
+    sender_->discard();
+    update_totals();
+  }
   if (reason == StopReason::kUnresolved) totals_ = Totals{};  // the probe never left
   phase_ = Phase::kDone;
   reason_ = reason;
@@ -206,6 +192,10 @@ void FloodGenerator::stop() {
   if (phase_ == Phase::kDone) return;
   // Interrupted (SIGINT/SIGTERM): the summary covers what ran.
   if (phase_ == Phase::kFlooding) elapsed_s_ = seconds_between(flood_start_, last_now_);
+  if (sender_) {
+    sender_->discard();
+    update_totals();
+  }
   if (phase_ == Phase::kResolving && !dst_mac_) totals_ = Totals{};  // the probe never left
   phase_ = Phase::kDone;
   reason_ = StopReason::kSignal;

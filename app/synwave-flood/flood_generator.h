@@ -3,11 +3,12 @@
 // After --delay it resolves the next hop's MAC (unless --dst-mac gave it): the first packet of
 // the flood goes out through the engine's IPv4 layer, which ARPs for the next hop (the target on
 // the link, else the configured gateway) and sends the packet once answered; the MAC is then
-// read from the engine's ARP cache. From there every iteration builds up to a burst of frames
-// from the templates in fresh mbufs and hands them to rte_eth_tx_burst on the engine's queue;
-// what the port does not take after a few tries is freed and counted as a tx drop. With a rate
-// a token bucket (10 ms deep) paces the bursts. It stops by itself once --count packets were
-// offered to the port or --duration seconds passed, whichever comes first.
+// read from the engine's ARP cache. From there a FloodSender builds frames from the templates
+// in fresh mbufs and hands them to rte_eth_tx_burst on the engine's queue; what the ring does
+// not take is retried first on the next iteration (back-pressure, not drops). With a rate a
+// FloodPacer keeps the schedule (a thread that lost its core catches up, up to 1 s' worth). It
+// stops by itself once --count packets were built or --duration seconds passed, whichever
+// comes first; frames still held by then are freed and reported as unsent.
 //
 // Single-threaded: poll() and stop() run on the engine's thread; totals() and the rest are for
 // the main thread once the engines have returned.
@@ -22,7 +23,9 @@
 
 #include "engine/application.h"
 #include "engine/engine.h"
-#include "flood_frames.h"
+#include "flood/flood_frames.h"
+#include "flood/flood_pacer.h"
+#include "flood/flood_sender.h"
 
 namespace synwave::flood {
 
@@ -31,7 +34,7 @@ struct Options {
   Ipv4Addr target;
   std::uint16_t target_port = 0;
   Ipv4Prefix sources;
-  std::uint64_t count = 0;       // packets offered to the port (sent + dropped); > 0
+  std::uint64_t count = 0;       // packets built (sent + unsent at the end); > 0
   double duration_s = 0;         // > 0
   double rate = 0;               // packets per second; 0: as fast as the port takes them
   double delay_s = 0;            // before starting (resolution and flood)
@@ -46,8 +49,10 @@ const char* stop_reason_name(StopReason reason);
 
 struct Totals {
   std::uint64_t sent = 0;       // taken by the port
-  std::uint64_t dropped = 0;    // refused by the port after the retries (tx drops)
-  std::uint64_t no_mbuf = 0;    // bursts cut short because the pool was empty (retried later)
+  std::uint64_t dropped = 0;    // built but still refused by the port when the flood ended
+  std::uint64_t no_mbuf = 0;    // bursts not built because the pool was empty (retried later)
+  std::uint64_t ring_full = 0;  // iterations that ended with the tx ring full (back-pressure)
+  std::uint64_t forgiven = 0;   // --rate: packets given up after the thread lost its core > 1 s
   std::uint64_t by_kind[4] = {};  // sent, per single kind (syn, ack, rst, fin)
 };
 
@@ -75,8 +80,7 @@ class FloodGenerator : public Application {
   void send_probe(Instant now);
   void resolve(Instant now);
   void flood(Instant now);
-  // Builds `n` frames (n <= burst) into `frames`; returns how many mbufs it got.
-  unsigned build(rte_mbuf** frames, unsigned n);
+  void update_totals();
   void progress(Instant now);
   void finish(Instant now, StopReason reason);
 
@@ -84,17 +88,17 @@ class FloodGenerator : public Application {
   Engine::PortQueue& queue_;
   rte_mempool* pool_;
   unsigned burst_;
-  std::vector<FrameTemplate> templates_;  // one per single kind, index = Kind
-  FieldSource fields_;
+  FieldSource fields_;                    // the probe's fields
+  std::optional<FloodSender> sender_;     // once the next hop is known
+  std::optional<FloodPacer> pacer_;       // with --rate
   Ipv4Addr hop_;
   std::optional<MacAddr> dst_mac_;
   Phase phase_ = Phase::kWaiting;
   Totals totals_;
   Totals last_;  // at the last progress line
-  std::uint64_t offered_ = 0;  // sent + dropped, plus the probe while it waits for ARP
-  double tokens_ = 0;
-  double bucket_depth_ = 0;
-  Instant token_time_{}, start_at_{}, end_at_{}, flood_start_{}, next_progress_{}, last_now_{};
+  std::uint64_t probes_ = 0;   // 1 once the probe went to the IPv4 layer
+  unsigned probe_kind_ = 4;   // its kind, 4 before it went
+  Instant start_at_{}, end_at_{}, flood_start_{}, next_progress_{}, last_now_{};
   double elapsed_s_ = 0;
   StopReason reason_ = StopReason::kNone;
 };

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "engine/runtime.h"
 #include "engine/stop_signal.h"
+#include "flood/flood_target.h"
 #include "flood_generator.h"
 
 namespace {
@@ -30,10 +31,12 @@ constexpr const char kUsage[] =
     "  mix  each packet one of the four, drawn at random\n"
     "Sources are spoofed: addresses drawn from --source-prefix (default: [flood] source_prefix,\n"
     "198.19.0.0/16), ports from 1024-65535, random sequence numbers, IP ids and timestamps.\n"
-    "--count (packets offered to the port) and --duration (seconds) are both required: the flood\n"
-    "stops at whichever comes first. --rate caps packets per second (token bucket); without it the\n"
-    "flood goes as fast as the port takes packets. The target must lie in the config's [flood]\n"
-    "allowed_destinations (default 198.18.0.0/15). The next hop's MAC comes from ARP (the target on\n"
+    "--count (packets built) and --duration (seconds) are both required: the flood stops at\n"
+    "whichever comes first. --rate keeps packets per second on a schedule (after a stall of up to\n"
+    "1 s it catches up); without it the flood goes as fast as the port takes packets. A full tx\n"
+    "ring holds the flood back (the rest of a burst goes first next time); nothing is dropped.\n"
+    "The target must lie in the config's [flood] allowed_destinations (default 198.18.0.0/15).\n"
+    "The next hop's MAC comes from ARP (the target on\n"
     "the link, else the config's gateway) unless --dst-mac gives it. --delay waits before starting.\n"
     "A progress line per second goes to stderr (--quiet: none); the summary to stdout (--json: as\n"
     "JSON, the text to stderr). Exit status: 0 done, 1 refused or failed, 2 bad options, 3 mbufs leaked.\n";
@@ -58,11 +61,6 @@ int bad(const char* what) {
   return 2;
 }
 
-std::string join_prefixes(const std::vector<synwave::Ipv4Prefix>& prefixes) {
-  std::string out;
-  for (const auto& p : prefixes) out += (out.empty() ? "" : ", ") + synwave::format_ipv4_prefix(p);
-  return out;
-}
 
 }  // namespace
 
@@ -160,34 +158,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synwave-flood: %s\n", std::string(config.status().message()).c_str());
     return 1;
   }
-  const synwave::FloodConfig& allowed = config->flood;
-  bool permitted = false;
-  for (const auto& prefix : allowed.allowed_destinations) permitted = permitted || prefix.contains(options.target);
-  if (!permitted) {
-    std::fprintf(stderr,
-                 "synwave-flood: refused: %s is outside the allowed destinations (%s; [flood] "
-                 "allowed_destinations in %s); nothing was sent\n",
-                 synwave::format_ipv4(options.target).c_str(), join_prefixes(allowed.allowed_destinations).c_str(),
-                 config_path.c_str());
+  if (auto allowed = synwave::flood::check_flood_target(*config, options.target, options.dst_mac.has_value());
+      !allowed.ok()) {
+    std::fprintf(stderr, "synwave-flood: %s\n", std::string(allowed.message()).c_str());
     return 1;
   }
-  if (source_prefix.empty()) options.sources = allowed.source_prefix;
-  const synwave::PortConfig& own = config->ports.front();
-  if (options.target == own.ipv4 ||
-      (own.prefix_len <= 30 && synwave::same_subnet(options.target, own.ipv4, own.prefix_len) &&
-       (options.target.value | synwave::netmask(own.prefix_len)) == 0xffffffffu)) {
-    std::fprintf(stderr, "synwave-flood: refused: %s is this port's own or broadcast address; nothing was sent\n",
-                 synwave::format_ipv4(options.target).c_str());
-    return 1;
-  }
-  if (!options.dst_mac && !own.gateway && !synwave::same_subnet(options.target, own.ipv4, own.prefix_len)) {
-    std::fprintf(stderr,
-                 "synwave-flood: %s is not on %s/%u and [port.0] has no gateway: no next hop (set one, or "
-                 "--dst-mac)\n",
-                 synwave::format_ipv4(options.target).c_str(), synwave::format_ipv4(own.ipv4).c_str(),
-                 own.prefix_len);
-    return 1;
-  }
+  if (source_prefix.empty()) options.sources = config->flood.source_prefix;
   // The flood's engine is never idle while it floods: no sleeping after empty receive polls.
   config->engine.idle_sleep_us = 0;
   const unsigned burst = config->engine.burst_size;
@@ -219,7 +195,7 @@ int main(int argc, char** argv) {
   const char* reason = synwave::flood::stop_reason_name(generator.stop_reason());
   const std::string mac = generator.dst_mac() ? synwave::format_mac(*generator.dst_mac()) : "";
   std::fprintf(json ? stderr : stdout,
-               "synwave-flood: %s flood to %s from %s: %llu sent, %llu tx drops in %.3f s, %.0f pps "
+               "synwave-flood: %s flood to %s from %s: %llu sent, %llu unsent at the end in %.3f s, %.0f pps "
                "(syn %llu ack %llu rst %llu fin %llu); stopped by %s\n",
                kind.c_str(), target.c_str(), prefix_text.c_str(), static_cast<ull>(t.sent), static_cast<ull>(t.dropped),
                secs, pps, static_cast<ull>(t.by_kind[0]), static_cast<ull>(t.by_kind[1]),
@@ -228,11 +204,12 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"kind\": \"%s\", \"target\": \"%s\", \"source_prefix\": \"%s\", \"sent\": %llu, \"dropped\": %llu, "
         "\"duration_s\": %.6f, \"pps\": %.1f, \"rate\": %.1f, \"count\": %llu, \"duration_limit_s\": %g, "
-        "\"stopped_by\": \"%s\", \"dst_mac\": \"%s\", \"no_mbuf\": %llu, "
+        "\"stopped_by\": \"%s\", \"dst_mac\": \"%s\", \"no_mbuf\": %llu, \"ring_full\": %llu, \"forgiven\": %llu, "
         "\"sent_by_kind\": {\"syn\": %llu, \"ack\": %llu, \"rst\": %llu, \"fin\": %llu}}\n",
         kind.c_str(), target.c_str(), prefix_text.c_str(), static_cast<ull>(t.sent), static_cast<ull>(t.dropped), secs,
         pps, options.rate, static_cast<ull>(options.count), options.duration_s, reason, mac.c_str(),
-        static_cast<ull>(t.no_mbuf), static_cast<ull>(t.by_kind[0]), static_cast<ull>(t.by_kind[1]),
+        static_cast<ull>(t.no_mbuf), static_cast<ull>(t.ring_full), static_cast<ull>(t.forgiven),
+        static_cast<ull>(t.by_kind[0]), static_cast<ull>(t.by_kind[1]),
         static_cast<ull>(t.by_kind[2]), static_cast<ull>(t.by_kind[3]));
   }
   std::fflush(stdout);

@@ -1,6 +1,7 @@
 #include "load_generator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,6 +65,8 @@ void LoadGenerator::begin(Instant now) {
   token_time_ = now;
   tokens_ = 1;
   retransmits_at_start_ = tcp_->stats().get(tcp::TcpStat::kRetransmits);
+  if (slices_ != nullptr) slices_->set_origin(now);
+  started_unix_s_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   // One connection first: it resolves the peer's address, so the other slots' SYNs do not
   // overflow the ARP queue and wait a second for their retransmission.
   make_runnable(0);
@@ -187,7 +190,7 @@ void LoadGenerator::launch(int index, Instant now) {
       return make_runnable(index);
     }
     if (options_.mode == Mode::kCrr) ++issued_;
-    ++totals_.errors[static_cast<int>(kind_of(-r))];
+    count_error(kind_of(-r), now);
     warm_up_done();
     return make_runnable(index);
   }
@@ -381,10 +384,31 @@ void LoadGenerator::read_response(int index, Instant now) {
   }
 }
 
+PhaseTotals* LoadGenerator::phase_at(Instant now) {
+  if (slices_ == nullptr) return nullptr;
+  const Duration since = now - start_at_;
+  const RunPhase p = since < window_start_ ? RunPhase::kBefore : since < window_end_ ? RunPhase::kDuring : RunPhase::kAfter;
+  return &phases_[static_cast<int>(p)];
+}
+
+void LoadGenerator::count_error(ErrorKind kind, Instant now) {
+  ++totals_.errors[static_cast<int>(kind)];
+  if (PhaseTotals* p = phase_at(now)) {
+    ++p->errors;
+    ++slices_->at(now).errors;
+  }
+}
+
 void LoadGenerator::complete(int index, Instant now) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
-  histogram_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now - slot.started).count())));
+  const auto latency = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (now - slot.started).count()));
+  histogram_.record(latency);
   ++totals_.completed;
+  if (PhaseTotals* p = phase_at(now)) {
+    p->histogram.record(latency);
+    ++p->completed;
+    ++slices_->at(now).completed;
+  }
   if (options_.mode == Mode::kCrr) {
     // Wait for the server's FIN, so that the server (not us) holds the TIME_WAIT.
     slot.phase = Phase::kDraining;
@@ -399,13 +423,13 @@ void LoadGenerator::complete(int index, Instant now) {
   run_slot(index, now);
 }
 
-void LoadGenerator::fail(int index, int error, Instant) {
+void LoadGenerator::fail(int index, int error, Instant now) {
   Slot& slot = slots_[static_cast<std::size_t>(index)];
   if (slot.phase == Phase::kDraining) {  // the response was complete: not an error
     release(index, error != ETIMEDOUT);
     return make_runnable(index);
   }
-  ++totals_.errors[static_cast<int>(kind_of(error))];
+  count_error(kind_of(error), now);
   warm_up_done();
   release(index, true);
   make_runnable(index);

@@ -7,6 +7,10 @@
 //
 // `concurrency` slots, each one connection; a preallocated slot table and a socket->slot table
 // sized from engine.max_sockets: no allocation per connection or request.
+//
+// With a timeline (set_timeline) it also counts completions and failures per time slice, and
+// keeps latency and counts apart for three phases of the run: before, during and after a window
+// (the flood of --flood-rate), each transaction in the phase it ended in.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +20,7 @@
 #include "engine/application.h"
 #include "histogram.h"
 #include "tcp/tcp_stack.h"
+#include "time_slices.h"
 
 namespace synwave::loadgen {
 
@@ -54,6 +59,15 @@ struct Totals {
   }
 };
 
+enum class RunPhase : std::uint8_t { kBefore, kDuring, kAfter };
+inline constexpr const char* kPhaseNames[3] = {"before", "during", "after"};
+
+struct PhaseTotals {
+  std::uint64_t completed = 0;
+  std::uint64_t errors = 0;
+  Histogram histogram;
+};
+
 class LoadGenerator : public Application {
  public:
   explicit LoadGenerator(const Options& options);
@@ -61,6 +75,20 @@ class LoadGenerator : public Application {
   void start(std::span<tcp::TcpStack* const> tcp, Instant now) override;
   void poll(Instant now) override;
   void stop() override;
+
+  // Per-slice counts into `slices` (its origin set when the load begins), and phases split at
+  // `window_start` and `window_end` after the load's start. Before start() only.
+  void set_timeline(TimeSlices* slices, Duration window_start, Duration window_end) {
+    slices_ = slices;
+    window_start_ = window_start;
+    window_end_ = window_end;
+  }
+  // Whether the load has begun (after --delay), and when.
+  bool started() const { return started_; }
+  Instant started_at() const { return start_at_; }
+  // The wall clock at that moment (Unix seconds), to line the timeline up with outside samples.
+  double started_unix_s() const { return started_unix_s_; }
+  const PhaseTotals& phase(RunPhase p) const { return phases_[static_cast<int>(p)]; }
 
   const Totals& totals() const { return totals_; }
   const Histogram& histogram() const { return histogram_; }
@@ -103,6 +131,8 @@ class LoadGenerator : public Application {
   void progress(Instant now);
   void finish(Instant now);
   bool consume_response(Slot& slot, const std::uint8_t* data, std::size_t len);  // true when complete
+  void count_error(ErrorKind kind, Instant now);
+  PhaseTotals* phase_at(Instant now);  // null without a timeline
 
   Options options_;
   tcp::TcpStack* tcp_ = nullptr;
@@ -123,6 +153,10 @@ class LoadGenerator : public Application {
   Instant stopped_at_{}, exit_at_{}, last_now_{};
   bool started_ = false, stopping_ = false, done_ = false, warmed_ = false;
   double elapsed_s_ = 0;
+  double started_unix_s_ = 0;
+  TimeSlices* slices_ = nullptr;
+  Duration window_start_{}, window_end_{};
+  PhaseTotals phases_[3];
 };
 
 }  // namespace synwave::loadgen

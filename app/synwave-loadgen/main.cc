@@ -15,7 +15,11 @@
 #include "ctl/telemetry.h"
 #include "engine/runtime.h"
 #include "engine/stop_signal.h"
+#include "flood/flood_target.h"
+#include "flood_side_load.h"
 #include "load_generator.h"
+#include "load_with_flood.h"
+#include "timeline_report.h"
 
 namespace {
 
@@ -23,6 +27,9 @@ constexpr const char kUsage[] =
     "Usage: synwave-loadgen --config FILE --target IP:PORT [--mode crr|rr|bulk] [--concurrency N]\n"
     "                       [--duration SECONDS] [--count N] [--rate R] [--request-size BYTES]\n"
     "                       [--proto http|echo] [--timeout SECONDS] [--delay SECONDS] [--json] [--quiet]\n"
+    "                       [--timeline-ms MS]\n"
+    "                       [--flood-rate PPS|max --flood-start S --flood-seconds S [--flood-count N]\n"
+    "                        [--flood-source-prefix A.B.C.D/N] [--flood-seed N]]\n"
     "\n"
     "  crr   connect, HTTP GET with Connection: close, read the response, close (handshake rate)\n"
     "  rr    request/response on N persistent connections\n"
@@ -31,7 +38,15 @@ constexpr const char kUsage[] =
     "time; without either it runs 10 s. --rate caps transactions per second (token bucket).\n"
     "--proto echo expects the request echoed back instead of an HTTP response. --delay waits\n"
     "before starting. A progress line goes to stderr each second (--quiet: none); the summary with\n"
-    "latency percentiles goes to stdout (--json: as JSON, the text to stderr).\n";
+    "latency percentiles goes to stdout (--json: as JSON, the text to stderr).\n"
+    "--timeline-ms adds to the JSON the completions, failures, flood frames sent and answers to\n"
+    "the flood seen in each slice of MS ms, and latency per phase (before, during, after a flood).\n"
+    "--flood-rate sends a SYN flood with spoofed sources (as synwave-flood --kind syn) from the same\n"
+    "engine, --flood-start seconds after the load begins, for --flood-seconds (both required), at\n"
+    "PPS or as fast as the port goes (max), at most --flood-count frames (default: rate x seconds;\n"
+    "required with max). The target must lie in the config's [flood] allowed_destinations; sources\n"
+    "come from --flood-source-prefix (default [flood] source_prefix). Needs --duration, at least\n"
+    "--flood-start + --flood-seconds; implies --timeline-ms 100.\n";
 
 using synwave::loadgen::ErrorKind;
 
@@ -63,7 +78,10 @@ const char* mode_name(synwave::loadgen::Mode m) {
 int main(int argc, char** argv) {
   std::string config_path, target;
   synwave::loadgen::Options options;
-  bool json = false;
+  synwave::loadgen::SideFloodOptions flood;
+  bool json = false, flooding = false, flood_max = false, have_flood_start = false, have_flood_seconds = false;
+  std::uint64_t timeline_ms = 0;
+  std::string flood_prefix;
   static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
                                     {"target", required_argument, nullptr, 't'},
                                     {"mode", required_argument, nullptr, 'm'},
@@ -77,6 +95,13 @@ int main(int argc, char** argv) {
                                     {"delay", required_argument, nullptr, 'D'},
                                     {"json", no_argument, nullptr, 'j'},
                                     {"quiet", no_argument, nullptr, 'q'},
+                                    {"timeline-ms", required_argument, nullptr, 'L'},
+                                    {"flood-rate", required_argument, nullptr, 'F'},
+                                    {"flood-start", required_argument, nullptr, 'A'},
+                                    {"flood-seconds", required_argument, nullptr, 'B'},
+                                    {"flood-count", required_argument, nullptr, 'C'},
+                                    {"flood-source-prefix", required_argument, nullptr, 'P'},
+                                    {"flood-seed", required_argument, nullptr, 'E'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   auto bad = [](const char* what) {
@@ -113,6 +138,29 @@ int main(int argc, char** argv) {
       case 'D': if (!parse_double(optarg, options.delay_s)) return bad("--delay"); break;
       case 'j': json = true; break;
       case 'q': options.progress = false; break;
+      case 'L':
+        if (!parse_u64(optarg, timeline_ms) || timeline_ms == 0 || timeline_ms > 60000) return bad("--timeline-ms");
+        break;
+      case 'F':
+        flooding = true;
+        flood_max = std::strcmp(optarg, "max") == 0;
+        if (!flood_max && (!parse_double(optarg, flood.rate) || flood.rate <= 0 || flood.rate > 1e9))
+          return bad("--flood-rate (SYNs per second, or max)");
+        break;
+      case 'A':
+        if (!parse_double(optarg, flood.start_s) || flood.start_s > 86400) return bad("--flood-start");
+        have_flood_start = true;
+        break;
+      case 'B':
+        if (!parse_double(optarg, flood.duration_s) || flood.duration_s <= 0 || flood.duration_s > 86400)
+          return bad("--flood-seconds (above 0)");
+        have_flood_seconds = true;
+        break;
+      case 'C':
+        if (!parse_u64(optarg, flood.count) || flood.count == 0) return bad("--flood-count (at least 1)");
+        break;
+      case 'P': flood_prefix = optarg; break;
+      case 'E': if (!parse_u64(optarg, flood.seed)) return bad("--flood-seed"); break;
       case 'h': std::fputs(kUsage, stdout); return 0;
       default: std::fputs(kUsage, stderr); return 2;
     }
@@ -128,6 +176,21 @@ int main(int argc, char** argv) {
   if (!addr || !parse_u64(target.c_str() + colon + 1, port) || port == 0 || port > 65535) return bad("--target");
   options.target = {*addr, static_cast<std::uint16_t>(port)};
   if (options.duration_s == 0 && options.count == 0) options.duration_s = 10;
+  if (flooding) {
+    // Bounded in time and in packets, inside the load's own run.
+    if (!have_flood_start || !have_flood_seconds) return bad("flood: --flood-start and --flood-seconds are required");
+    if (options.duration_s < flood.start_s + flood.duration_s)
+      return bad("flood: --duration must cover --flood-start + --flood-seconds");
+    if (flood.count == 0) {
+      if (flood_max) return bad("flood: --flood-rate max needs --flood-count");
+      flood.count = static_cast<std::uint64_t>(flood.rate * flood.duration_s + 0.5);
+      if (flood.count == 0) flood.count = 1;
+    }
+    flood.target = *addr;
+    flood.target_port = static_cast<std::uint16_t>(port);
+    if (timeline_ms == 0) timeline_ms = 100;
+  }
+  if (timeline_ms != 0 && options.duration_s == 0) return bad("--timeline-ms needs --duration");
 
   auto config = synwave::load_config(config_path);
   if (!config.ok()) {
@@ -135,6 +198,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   options.max_sockets = config->engine.max_sockets;
+  if (flooding) {
+    if (auto allowed = synwave::flood::check_flood_target(*config, flood.target, false); !allowed.ok()) {
+      std::fprintf(stderr, "synwave-loadgen: flood %s\n", std::string(allowed.message()).c_str());
+      return 1;
+    }
+    flood.sources = config->flood.source_prefix;
+    if (!flood_prefix.empty()) {
+      auto prefix = synwave::parse_ipv4_prefix(flood_prefix);
+      if (!prefix) return bad("--flood-source-prefix (a network A.B.C.D/N with its host bits zero)");
+      flood.sources = *prefix;
+    }
+  }
+  const unsigned burst = config->engine.burst_size;
   if (options.concurrency > options.max_sockets) return bad("--concurrency (above engine.max_sockets)");
 
   const std::atomic<bool>& stop = synwave::stop_on_signals();
@@ -145,7 +221,26 @@ int main(int argc, char** argv) {
   }
   synwave::Runtime& stack = **runtime;
   synwave::loadgen::LoadGenerator generator(options);
-  stack.engines().front()->set_application(&generator);
+  synwave::Engine& engine = *stack.engines().front();
+  // The timeline spans the run plus the drain after it; its phases split at the flood's window.
+  const double window_start_s = flooding ? flood.start_s : options.duration_s;
+  const double window_end_s = flooding ? flood.start_s + flood.duration_s : options.duration_s;
+  std::optional<synwave::loadgen::TimeSlices> slices;
+  std::optional<synwave::loadgen::FloodSideLoad> side_flood;
+  std::optional<synwave::loadgen::LoadWithFlood> load_with_flood;
+  if (timeline_ms != 0) {
+    using std::chrono::milliseconds;
+    slices.emplace(milliseconds(timeline_ms), milliseconds(static_cast<std::int64_t>(options.duration_s * 1000) + 2000));
+    generator.set_timeline(&*slices, milliseconds(static_cast<std::int64_t>(window_start_s * 1000)),
+                           milliseconds(static_cast<std::int64_t>(window_end_s * 1000)));
+  }
+  if (flooding) {
+    side_flood.emplace(flood, *engine.queues().front(), engine.pool(), burst, *slices);
+    load_with_flood.emplace(generator, *side_flood);
+    engine.set_application(&*load_with_flood);
+  } else {
+    engine.set_application(&generator);
+  }
   synwave::publish_telemetry(&stack);
   std::fprintf(stderr, "synwave-loadgen: ready: %s to %s, concurrency %u\n", mode_name(options.mode), target.c_str(),
                options.concurrency);
@@ -183,7 +278,7 @@ int main(int argc, char** argv) {
         "\"bytes_received\": %llu, \"errors\": %llu, \"errors_by_kind\": {\"refused\": %llu, \"timeout\": %llu, "
         "\"reset\": %llu, \"other\": %llu}, \"addr_not_avail\": %llu, \"bad_responses\": %llu, "
         "\"tcp_retransmits\": %llu, \"latency_ns\": {\"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
-        "\"p99.9\": %llu, \"min\": %llu, \"max\": %llu, \"mean\": %.0f, \"samples\": %llu}}\n",
+        "\"p99.9\": %llu, \"min\": %llu, \"max\": %llu, \"mean\": %.0f, \"samples\": %llu}",
         mode_name(options.mode), target.c_str(), options.concurrency, secs, static_cast<ull>(t.completed),
         static_cast<ull>(t.connections), static_cast<double>(t.connections) / secs,
         static_cast<double>(t.completed) / secs, static_cast<ull>(t.bytes_sent), static_cast<ull>(t.bytes_received),
@@ -192,6 +287,22 @@ int main(int argc, char** argv) {
         static_cast<ull>(generator.retransmits()), static_cast<ull>(h.percentile(50)),
         static_cast<ull>(h.percentile(90)), static_cast<ull>(h.percentile(99)), static_cast<ull>(h.percentile(99.9)),
         static_cast<ull>(h.min()), static_cast<ull>(h.max()), h.mean(), static_cast<ull>(h.count()));
+    if (slices) {
+      synwave::loadgen::print_timeline_json(stdout, *slices, generator, window_start_s, window_end_s,
+                                            generator.elapsed_s(), flooding ? &flood : nullptr,
+                                            side_flood ? &side_flood->totals() : nullptr);
+    }
+    std::fputs("}\n", stdout);
+  }
+  if (side_flood) {
+    const synwave::loadgen::SideFloodTotals& f = side_flood->totals();
+    std::fprintf(stderr,
+                 "synwave-loadgen: flood: %llu SYNs offered, %llu sent in %.3f s from %.3f s (%.0f pps), %llu dropped "
+                 "at the full ring, %llu unsent, %llu answers seen, %llu of the load's frames dropped at the ring%s\n",
+                 static_cast<ull>(f.offered), static_cast<ull>(f.sent), f.elapsed_s, f.started_s,
+                 f.elapsed_s > 0 ? static_cast<double>(f.sent) / f.elapsed_s : 0.0, static_cast<ull>(f.dropped),
+                 static_cast<ull>(f.unsent), static_cast<ull>(f.answers), static_cast<ull>(f.load_tx_drops),
+                 f.unresolved ? " (no MAC for the next hop: nothing sent)" : "");
   }
   const int status = synwave::report_pools(stack.shutdown(), "synwave-loadgen", stderr);
   std::fprintf(stderr, "synwave-loadgen: stopped\n");

@@ -6,7 +6,9 @@
 //   "HTTP/1.1 200 OK\r\nContent-Length: N\r\n\r\n" + N bytes of body.
 // Keep-alive by default. After a request carrying "Connection: close" the server answers, reads
 // and answers nothing more, and closes once the client has closed: the client closes first, so
-// TIME_WAIT lands on the client (as with synwave-loadgen and synwave-httpd).
+// TIME_WAIT lands on the client. With --close-first it closes as soon as that answer is written,
+// as synwave-httpd does, so the server holds the TIME_WAIT (synwave-loadgen waits for the
+// server's FIN: bench/synflood_compare).
 //
 //   epoll_server --port 8080 --response-size 64 --cpu 1
 #include <arpa/inet.h>
@@ -73,7 +75,8 @@ bool has_connection_close(std::string_view head) {
 
 class Server {
  public:
-  Server(int epfd, int lfd, std::string response) : epfd_(epfd), lfd_(lfd), response_(std::move(response)) {}
+  Server(int epfd, int lfd, std::string response, bool close_first)
+      : epfd_(epfd), lfd_(lfd), response_(std::move(response)), close_first_(close_first) {}
 
   void run() {
     std::vector<epoll_event> events(512);
@@ -168,7 +171,7 @@ class Server {
     if (pos > 0) c.in.erase(0, pos);
     if (c.closing) c.in.clear();
     if (!flush(fd)) return false;
-    if (eof) {
+    if (eof || answered_and_closing(c)) {
       // The client closed (possibly after a half-close with its last request): finish writing
       // what we can, then close our side.
       close_conn(fd);
@@ -177,7 +180,12 @@ class Server {
     return true;
   }
 
-  void on_writable(int fd) { flush(fd); }
+  void on_writable(int fd) {
+    if (flush(fd) && answered_and_closing(conns_[fd])) close_conn(fd);
+  }
+
+  // --close-first: the answer to a Connection: close request is written; close our side now.
+  bool answered_and_closing(const Conn& c) const { return close_first_ && c.closing && c.out.empty(); }
 
   // Writes pending output; returns false when the connection was closed on an error.
   bool flush(int fd) {
@@ -212,22 +220,25 @@ class Server {
 
   int epfd_, lfd_;
   std::string response_;
+  bool close_first_;
   std::vector<Conn> conns_;
   Stats stats_;
 };
 
 void usage(FILE* f) {
   std::fprintf(f,
-               "usage: epoll_server [--port P] [--response-size N] [--cpu N] [--backlog N] [--quiet]\n"
+               "usage: epoll_server [--port P] [--response-size N] [--cpu N] [--backlog N] [--close-first] [--quiet]\n"
                "  Linux-socket HTTP/1.1 server (one thread, epoll ET): fixed 200 response with an\n"
                "  N-byte body (default 64) on port P (default 8080), keep-alive and Connection: close.\n"
-               "  --cpu pins the thread to one CPU. Stops on SIGINT/SIGTERM and prints its counters.\n");
+               "  --cpu pins the thread to one CPU. --close-first: after answering Connection: close, close\n"
+               "  at once (the server holds the TIME_WAIT, as synwave-httpd) instead of waiting for the\n"
+               "  client to close. Stops on SIGINT/SIGTERM and prints its counters.\n");
 }
 
 int main_impl(int argc, char** argv) {
   std::uint64_t port = 8080, size = 64, backlog = 4096;
   long cpu = -1;
-  bool quiet = false;
+  bool quiet = false, close_first = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&](std::uint64_t& out) {
@@ -249,6 +260,8 @@ int main_impl(int argc, char** argv) {
       cpu = static_cast<long>(v);
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (a == "--close-first") {
+      close_first = true;
     } else if (a == "--help" || a == "-h") {
       usage(stdout);
       return 0;
@@ -306,7 +319,7 @@ int main_impl(int argc, char** argv) {
   if (!quiet)
     std::fprintf(stderr, "epoll_server: listening on port %llu, response body %llu bytes, cpu %ld\n",
                  static_cast<unsigned long long>(port), static_cast<unsigned long long>(size), cpu);
-  Server server(epfd, lfd, std::move(response));
+  Server server(epfd, lfd, std::move(response), close_first);
   server.run();
   const Stats& s = server.stats();
   if (!quiet)

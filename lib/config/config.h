@@ -139,7 +139,7 @@ struct ShimConfig {
 };
 
 // [flood]: what synwave-flood may aim at and where its spoofed sources come from
-// (docs/benchmarking.md, "Floods"). Only synwave-flood reads it.
+// (docs/benchmarking.md, "Floods"). Read by synwave-flood and by synwave-loadgen --flood-rate.
 struct FloodConfig {
   // Prefixes a flood's destination must fall in; any other target is refused before the EAL
   // starts. The default is the benchmarking range of RFC 2544, 198.18.0.0/15.

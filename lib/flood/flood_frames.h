@@ -1,6 +1,7 @@
-// The frames synwave-flood sends: one template per kind, built once with the wire builders, and
-// the few per-packet fields (source address and port, sequence numbers, IP id, timestamps)
-// written into a copy of it with both checksums finished from precomputed sums.
+// The frames a flood sends (synwave-flood, synwave-loadgen --flood-rate): one template per kind,
+// built once with the wire builders, and the few per-packet fields (source address and port,
+// sequence numbers, IP id, timestamps) written into a copy of it with both checksums finished
+// from precomputed sums.
 //
 // Checksums: the template's IPv4 and TCP sums are taken with every per-packet field zero, so a
 // packet's checksum is that sum plus the 16-bit words of its own fields, folded and complemented

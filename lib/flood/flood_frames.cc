@@ -1,4 +1,4 @@
-#include "flood_frames.h"
+#include "flood/flood_frames.h"
 
 #include <cassert>
 #include <cstring>
