@@ -82,6 +82,7 @@ void TcpStack::Impl::open_half(Tcb& listener, Segment& seg, std::optional<Seq> i
   r.ts_offset = isn.ts_offset(r.tuple.local, r.tuple.remote);
   r.rtt_valid = true;
   ++listener.syn_queue_len;
+  ++listener.syn_queue_young;
   count_transition(transition_counts, State::kClosed, State::kSynReceived);
   stats.inc(TcpStat::kPassiveOpens);
   send_synack(r);
@@ -205,9 +206,7 @@ Tcb* TcpStack::Impl::promote(HalfOpen& r) {
   if (child == nullptr) {
     if (connections->insert(r.tuple, TableEntry::tag(&r)) != TableResult::kOk) {
       drops.inc(TcpDrop::kNoBuffer);
-      --listener.syn_queue_len;
-      count_transition(transition_counts, State::kSynReceived, State::kClosed);
-      syn_queue.release(r);
+      drop_half_open(r);  // its table entry is gone already: erase() finds nothing
     }
     return nullptr;
   }
@@ -220,6 +219,7 @@ Tcb* TcpStack::Impl::promote(HalfOpen& r) {
   child->rtt_start = r.deadline - SynQueue::kInitialRto;
   child->rtx_kind = RtxTimer::kRetransmit;
   timers.arm_at(child->rtx_timer, r.deadline);
+  if (r.retransmits == 0 && listener.syn_queue_young > 0) --listener.syn_queue_young;
   syn_queue.release(r);
   publish(*child);
   return child;
@@ -229,6 +229,7 @@ void TcpStack::Impl::drop_half_open(HalfOpen& r) {
   connections->erase(r.tuple);
   Tcb& listener = slab[r.listener];
   if (listener.syn_queue_len > 0) --listener.syn_queue_len;
+  if (r.retransmits == 0 && listener.syn_queue_young > 0) --listener.syn_queue_young;
   count_transition(transition_counts, State::kSynReceived, State::kClosed);
   syn_queue.release(r);
 }
@@ -258,14 +259,34 @@ void TcpStack::Impl::synack_expired(void* impl, TimerNode&, Instant now) {
   static_cast<Impl*>(impl)->on_synack_timer(now);
 }
 
+unsigned TcpStack::Impl::synack_retry_limit(const Tcb& listener) const {
+  // Linux reqsk_timer_handler: while the SYN queue is more than half full, half of it is kept for
+  // young entries (never retransmitted) and old ones get fewer retries: one less each time the
+  // queue holds twice as many entries as young ones, and never fewer than 2. A flood's entries,
+  // which no ACK ever completes, then go after 7 s instead of 63 s. Linux compares with the listen
+  // backlog, which bounds its request queue; synwave's SYN queue is bounded by tcp_max_syn_backlog.
+  unsigned limit = params.sysctl.tcp_synack_retries;
+  const std::uint64_t queued = listener.syn_queue_len;
+  if (queued * 2 > std::max<std::uint64_t>(8, params.sysctl.tcp_max_syn_backlog)) {
+    std::uint64_t young = std::uint64_t{listener.syn_queue_young} * 2;
+    while (limit > 2 && queued >= young) {
+      --limit;
+      young *= 2;
+    }
+  }
+  return limit;
+}
+
 void TcpStack::Impl::on_synack_timer(Instant now) {
   while (HalfOpen* r = syn_queue.take_due(now)) {
-    if (r->retransmits >= params.sysctl.tcp_synack_retries) {
-      // Out of retries: Linux drops the request silently.
+    Tcb& listener = slab[r->listener];
+    if (r->retransmits >= synack_retry_limit(listener)) {
+      // Out of retries (or pruned): Linux drops the request silently.
       stats.inc(TcpStat::kAttemptFails);
       drop_half_open(*r);
       continue;
     }
+    if (r->retransmits == 0 && listener.syn_queue_young > 0) --listener.syn_queue_young;
     ++r->retransmits;
     r->rtt_valid = false;
     stats.inc(TcpStat::kRetransmits);

@@ -172,6 +172,7 @@ struct Tcb {
   // listener only:
   int backlog = 0;
   std::uint32_t syn_queue_len = 0;
+  std::uint32_t syn_queue_young = 0;      // half-open records never retransmitted (Linux qlen_young)
   std::uint32_t accept_queue_len = 0;
   std::uint32_t accept_head = kNoIndex, accept_tail = kNoIndex;
   // When the listener last sent a SYN cookie (Linux keeps it in rx_opt.ts_recent_stamp,

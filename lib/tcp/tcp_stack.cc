@@ -129,7 +129,7 @@ Tcb* TcpStack::Impl::allocate() {
   t.synq_overflowed = false;
   t.synq_overflow_stamp = Instant{};
   t.backlog = 0;
-  t.syn_queue_len = t.accept_queue_len = 0;
+  t.syn_queue_len = t.accept_queue_len = t.syn_queue_young = 0;
   t.accept_head = t.accept_tail = kNoIndex;
   t.readiness = 0;
   t.in_ready_list = t.connected_edge = false;

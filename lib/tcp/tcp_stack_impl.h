@@ -192,6 +192,7 @@ class TcpStack::Impl {
   void arm_synack_timer();
   static void synack_expired(void* impl, TimerNode&, Instant now);
   void on_synack_timer(Instant now);
+  unsigned synack_retry_limit(const Tcb& listener) const;  // with Linux's pruning of a crowded queue
   TableEntry find(const FourTuple& tuple) const { return TableEntry::of(connections->lookup(tuple)); }
   wire::TcpOptions synack_options(std::uint16_t adv_mss, bool sack_ok, bool ws_ok,
                                   std::optional<wire::TcpTimestamps> timestamps) const;

@@ -236,6 +236,68 @@ TEST_F(HalfOpenTest, NoControlBlockForTheThirdAck_DroppedRecordKept_RetriedLater
   EXPECT_EQ(half_open(), 0u);
 }
 
+// Linux's reqsk_timer_handler prunes a SYN queue more than half full: old entries lose retries.
+class CrowdedQueueTest : public HalfOpenTest {
+  Sysctl sysctl() const override {
+    Sysctl s;
+    s.tcp_max_syn_backlog = 16;
+    return s;
+  }
+};
+
+TEST_F(CrowdedQueueTest, MoreThanHalfFull_OldEntriesPrunedAt7sUntilHalfIsFree) {
+  listen();
+  for (std::uint16_t i = 0; i < 16; ++i) syn_from(static_cast<std::uint16_t>(kPeerPort + i));
+  advance_to(at_s(1));
+  EXPECT_EQ(sent().size(), 16u) << "the first retransmission for all";
+  advance_to(at_s(3));
+  EXPECT_EQ(sent().size(), 16u) << "no young entries left: the limit is 2 retries, not yet reached";
+  advance_to(at_ms(6999));
+  EXPECT_EQ(half_open(), 16u);
+  // At 7 s each entry has had its 2 retries: dropped while the queue is more than half full (9 of
+  // 16 and up); from 8 on, the rest keep Linux's full schedule.
+  advance_to(at_s(7));
+  EXPECT_EQ(half_open(), 8u);
+  EXPECT_EQ(stat(TcpStat::kAttemptFails), 8u);
+  EXPECT_EQ(sent().size(), 8u) << "the other 8 retransmitted";
+  advance_to(at_ms(62999));
+  EXPECT_EQ(half_open(), 8u);
+  advance_to(at_s(63));
+  EXPECT_EQ(half_open(), 0u);
+}
+
+TEST_F(CrowdedQueueTest, HalfFull_NotCrowded_FullRetriesTo63s) {
+  listen();
+  for (std::uint16_t i = 0; i < 8; ++i) syn_from(static_cast<std::uint16_t>(kPeerPort + i));
+  advance_to(at_s(31));
+  EXPECT_EQ(sent().size(), 8u * 5);
+  advance_to(at_ms(62999));
+  EXPECT_EQ(half_open(), 8u) << "8 of 16 is not more than half";
+  advance_to(at_s(63));
+  EXPECT_EQ(half_open(), 0u);
+}
+
+TEST_F(CrowdedQueueTest, YoungEntriesKeepTheirRetries_TheOldOnesArePruned) {
+  // 12 entries of a flood at 0 s, 3 newer ones at 2.5 s. At 7 s the old ones are due with 2
+  // retries behind them: pruning drops old ones until the queue is half full (8), none of the
+  // young, whose turn (9.5 s) comes when the queue is no longer crowded.
+  listen();
+  for (std::uint16_t i = 0; i < 12; ++i) syn_from(static_cast<std::uint16_t>(kPeerPort + i));
+  advance_to(at_ms(2500));
+  sent();
+  for (std::uint16_t i = 12; i < 15; ++i) syn_from(static_cast<std::uint16_t>(kPeerPort + i));
+  advance_to(at_ms(6999));
+  sent();
+  EXPECT_EQ(half_open(), 15u);
+  advance_to(at_s(7));
+  EXPECT_EQ(half_open(), 8u);
+  EXPECT_EQ(sent().size(), 5u) << "5 old ones retransmitted, 7 dropped";
+  advance_to(at_ms(9500));  // the young ones' third retransmission (2.5 + 1 + 2 + 4 s)
+  const auto young = sent();
+  ASSERT_EQ(young.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(young[i].tcp.dst_port, kPeerPort + 12 + i);
+}
+
 TEST_F(ExhaustedCookiesTest, AllRecordsTaken_NextSynGetsACookie) {
   listen();
   syn_from(kPeerPort);
