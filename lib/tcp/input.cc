@@ -269,18 +269,8 @@ void TcpStack::Impl::input_synchronized(Tcb& t, Segment& seg) {
     if (t.listener != kNoIndex) {
       Tcb& listener = slab[t.listener];
       if (accept_queue_full(listener)) {
-        // Linux (seed 004): drop the third ACK, keep the entry half-open, keep retransmitting
-        // the SYN-ACK; with tcp_abort_on_overflow=1, reset instead.
-        stats.inc(TcpStat::kListenOverflows);
-        drops.inc(TcpDrop::kFullAcceptQueue);
-        drops.inc(TcpDrop::kListenDrops);
-        if (params.sysctl.tcp_abort_on_overflow) {
-          send_rst_for(seg);
-          stats.inc(TcpStat::kAttemptFails);
-          release(t);
-        } else {
-          t.acked_while_full = true;
-        }
+        if (third_ack_overflowed(seg)) release(t);
+        else t.acked_while_full = true;
         return;
       }
     }

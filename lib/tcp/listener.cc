@@ -9,6 +9,18 @@ bool TcpStack::Impl::accept_queue_full(const Tcb& listener) const {
   return listener.accept_queue_len > static_cast<std::uint32_t>(listener.backlog);
 }
 
+bool TcpStack::Impl::third_ack_overflowed(const Segment& seg) {
+  // Linux (seed 004): the third ACK is dropped, the entry stays half-open and its SYN-ACK is
+  // retransmitted on schedule; with tcp_abort_on_overflow=1 it is reset instead.
+  stats.inc(TcpStat::kListenOverflows);
+  drops.inc(TcpDrop::kFullAcceptQueue);
+  drops.inc(TcpDrop::kListenDrops);
+  if (!params.sysctl.tcp_abort_on_overflow) return false;
+  send_rst_for(seg);
+  stats.inc(TcpStat::kAttemptFails);
+  return true;
+}
+
 void TcpStack::Impl::accept_enqueue(Tcb& listener, Tcb& child) {
   if (child.in_syn_queue) {
     --listener.syn_queue_len;

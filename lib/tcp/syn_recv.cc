@@ -128,18 +128,8 @@ void TcpStack::Impl::input_half_open(HalfOpen& r, Segment& seg) {
   const bool paws_ok = !r.ts_ok || !seg.options.timestamps ||
                        static_cast<std::int32_t>(seg.options.timestamps->val - r.ts_recent) >= 0;
   if (third_ack && paws_ok && accept_queue_full(listener)) {
-    // Linux (seed 004): drop the third ACK, keep the entry half-open, keep retransmitting the
-    // SYN-ACK; with tcp_abort_on_overflow=1, reset instead.
-    stats.inc(TcpStat::kListenOverflows);
-    drops.inc(TcpDrop::kFullAcceptQueue);
-    drops.inc(TcpDrop::kListenDrops);
-    if (params.sysctl.tcp_abort_on_overflow) {
-      send_rst_for(seg);
-      stats.inc(TcpStat::kAttemptFails);
-      drop_half_open(r);
-    } else {
-      r.acked_while_full = true;
-    }
+    if (third_ack_overflowed(seg)) drop_half_open(r);
+    else r.acked_while_full = true;
     return;
   }
   Tcb* child = promote(r);

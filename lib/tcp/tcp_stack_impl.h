@@ -202,6 +202,9 @@ class TcpStack::Impl {
   void accept_enqueue(Tcb& listener, Tcb& child);
   Tcb* accept_dequeue(Tcb& listener);
   bool accept_queue_full(const Tcb& listener) const;
+  // A third ACK met a full accept queue: counted; true when tcp_abort_on_overflow=1 answered it
+  // with RST and the entry is to go, false when it stays half-open (marked acked).
+  bool third_ack_overflowed(const Segment& seg);
   void child_gone(Tcb& child);  // detach from its listener's queues
 
   // --- SYN cookies (syncookie_listen.cc) ---------------------------------------------------------
