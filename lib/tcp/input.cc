@@ -100,16 +100,24 @@ void TcpStack::Impl::input_listen(Tcb& listener, Segment& seg, std::optional<Seq
   open_half(listener, seg, isn_override);
 }
 
+std::uint16_t TcpStack::Impl::announced_mss(std::uint16_t user_mss) const {
+  const auto mss = static_cast<std::uint16_t>(params.mtu - 40);
+  return user_mss != 0 ? std::min(mss, user_mss) : mss;
+}
+
+std::uint16_t TcpStack::Impl::clamp_peer_mss(std::uint16_t offered, std::uint16_t adv_mss) {
+  // Linux never sends segments smaller than tcp_min_snd_mss (48) plus options: a hostile MSS must
+  // not make us loop on empty segments.
+  constexpr std::uint16_t kMinSndMss = 48 + 40;
+  return std::clamp<std::uint16_t>(offered, std::min<std::uint16_t>(kMinSndMss, adv_mss), adv_mss);
+}
+
 SynNegotiation TcpStack::Impl::negotiate_syn(const Segment& seg, std::uint16_t user_mss) const {
   const wire::TcpOptions& o = seg.options;
   SynNegotiation n;
-  n.adv_mss = static_cast<std::uint16_t>(params.mtu - 40);
-  if (user_mss != 0) n.adv_mss = std::min(n.adv_mss, user_mss);
-  // Linux ignores an MSS of 0 and never sends segments smaller than tcp_min_snd_mss (48) plus
-  // options: a hostile MSS must not make us loop on empty segments.
-  constexpr std::uint16_t kMinSndMss = 48 + 40;
-  const std::uint16_t offered = o.mss && *o.mss != 0 ? *o.mss : 536;
-  n.peer_mss = std::clamp<std::uint16_t>(offered, std::min<std::uint16_t>(kMinSndMss, n.adv_mss), n.adv_mss);
+  n.adv_mss = announced_mss(user_mss);
+  // Linux ignores an MSS of 0: 536, as without the option.
+  n.peer_mss = clamp_peer_mss(o.mss && *o.mss != 0 ? *o.mss : 536, n.adv_mss);
   n.ws_ok = o.window_scale && params.sysctl.tcp_window_scaling;
   n.snd_wscale = n.ws_ok ? std::min(*o.window_scale, kMaxWindowScale) : std::uint8_t{0};
   n.sack_ok = o.sack_permitted && params.sysctl.tcp_sack;

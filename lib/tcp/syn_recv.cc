@@ -87,7 +87,9 @@ void TcpStack::Impl::open_half(Tcb& listener, Segment& seg, std::optional<Seq> i
   stats.inc(TcpStat::kPassiveOpens);
   send_synack(r);
   syn_queue.schedule(r, now);
-  arm_synack_timer();
+  // The timer is always at the earliest deadline: only a new record due sooner moves it (per SYN,
+  // no walk over the lists).
+  if (!synack_timer.armed() || r.deadline < synack_timer.deadline()) timers.arm_at(synack_timer, r.deadline);
 }
 
 void TcpStack::Impl::send_synack(const HalfOpen& r) {

@@ -50,8 +50,7 @@ void TcpStack::Impl::send_cookie_synack(Tcb& listener, const Segment& seg) {
   const bool ts_ok = o.timestamps && sys.tcp_timestamps;
   const bool ws_ok = ts_ok && o.window_scale && sys.tcp_window_scaling;
   const bool sack_ok = ts_ok && o.sack_permitted && sys.tcp_sack;
-  std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
-  if (listener.user_mss != 0) adv = std::min(adv, listener.user_mss);
+  const std::uint16_t adv = announced_mss(listener.user_mss);
   std::optional<wire::TcpTimestamps> timestamps;
   if (ts_ok) {
     const CookieTsOptions carried{.wscale_ok = ws_ok,
@@ -112,11 +111,8 @@ TcpStack::Impl::CookieVerdict TcpStack::Impl::cookie_ack(Tcb& listener, Segment&
   HalfOpen handshake;
   handshake.tuple = FourTuple{.local = seg.dst, .remote = seg.src, .local_port = seg.tcp.dst_port(),
                               .remote_port = seg.tcp.src_port()};
-  std::uint16_t adv = static_cast<std::uint16_t>(params.mtu - 40);
-  if (listener.user_mss != 0) adv = std::min(adv, listener.user_mss);
-  handshake.adv_mss = adv;
-  constexpr std::uint16_t kMinSndMss = 48 + 40;
-  handshake.peer_mss = std::clamp<std::uint16_t>(*cookie_mss, std::min<std::uint16_t>(kMinSndMss, adv), adv);
+  handshake.adv_mss = announced_mss(listener.user_mss);
+  handshake.peer_mss = clamp_peer_mss(*cookie_mss, handshake.adv_mss);
   handshake.ws_ok = carried.wscale_ok;
   handshake.snd_wscale = carried.wscale_ok ? std::min(carried.snd_wscale, kMaxWindowScale) : std::uint8_t{0};
   handshake.sack_ok = carried.sack_ok;

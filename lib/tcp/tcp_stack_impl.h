@@ -98,6 +98,8 @@ class TcpStack::Impl {
   void handle_fin(Tcb& tcb, const Segment& seg);
   void fin_arrived(Tcb& tcb);  // the peer's FIN is next in sequence: take it
   SynNegotiation negotiate_syn(const Segment& seg, std::uint16_t user_mss) const;
+  std::uint16_t announced_mss(std::uint16_t user_mss) const;  // mtu - 40, lowered to TCP_MAXSEG
+  static std::uint16_t clamp_peer_mss(std::uint16_t offered, std::uint16_t adv_mss);
   void apply_syn_options(Tcb& tcb, const Segment& seg);
   void update_window(Tcb& tcb, const Segment& seg);
   void established(Tcb& tcb);  // SYN_RCVD or SYN_SENT -> ESTABLISHED
