@@ -135,6 +135,14 @@ TableResult ConnectionTable::insert_with_hash(const FourTuple& key, std::uint32_
   return TableResult::kOk;
 }
 
+TableResult ConnectionTable::replace(const FourTuple& key, void* value) {
+  if (value == nullptr) return TableResult::kInvalid;
+  const std::uint32_t sig = hash(key);
+  if (rte_hash_lookup_with_hash(hash_, &key, sig) < 0) return TableResult::kNotFound;
+  // On a present key rte_hash_add_* only stores the new value (atomically in lock-free mode).
+  return rte_hash_add_key_with_hash_data(hash_, &key, sig, value) >= 0 ? TableResult::kOk : TableResult::kInvalid;
+}
+
 TableResult ConnectionTable::erase(const FourTuple& key) { return erase_with_hash(key, hash(key)); }
 
 TableResult ConnectionTable::erase_with_hash(const FourTuple& key, std::uint32_t sig) {

@@ -99,6 +99,12 @@ class ConnectionTable {
   TableResult insert(const FourTuple& key, void* value);
   TableResult insert_with_hash(const FourTuple& key, std::uint32_t hash, void* value);
 
+  // Gives a present key a new value in place (one atomic store: a lock-free reader sees the old
+  // value or the new one). The old value is not passed to ReclaimFn: the caller owns it.
+  // Thread-safety: writer thread only. Returns kOk; kNotFound if the key is absent (nothing
+  // added); kInvalid for a null value.
+  TableResult replace(const FourTuple& key, void* value);
+
   // Removes the key. Later lookups miss it; its value goes to ReclaimFn after a grace period.
   // Thread-safety: writer thread only; lock-free readers may run concurrently.
   // Returns kOk or kNotFound.

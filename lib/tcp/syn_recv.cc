@@ -139,14 +139,18 @@ void TcpStack::Impl::input_half_open(HalfOpen& r, Segment& seg) {
   input_synchronized(*child, seg);
 }
 
-Tcb* TcpStack::Impl::make_child(Tcb& listener, const HalfOpen& h, bool count_state) {
+Tcb* TcpStack::Impl::make_child(Tcb& listener, const HalfOpen& h, bool from_record) {
   Tcb* child = allocate();
   if (child == nullptr) {
     drops.inc(TcpDrop::kNoBuffer);
     return nullptr;
   }
   child->tuple = h.tuple;
-  if (connections->insert(child->tuple, child) != TableResult::kOk) {
+  // A record's table entry changes hands in place (one store, no erase and insert); a cookie's
+  // connection gets a new one.
+  const TableResult hashed = from_record ? connections->replace(child->tuple, child)
+                                         : connections->insert(child->tuple, child);
+  if (hashed != TableResult::kOk) {
     release(*child);
     drops.inc(TcpDrop::kNoBuffer);
     return nullptr;
@@ -180,28 +184,19 @@ Tcb* TcpStack::Impl::make_child(Tcb& listener, const HalfOpen& h, bool count_sta
   child->rcv_wnd = window;
   child->rcv_adv = child->rcv_nxt + static_cast<std::uint32_t>(window);
   child->rcv_acked = child->rcv_nxt;
-  if (count_state) {
-    set_state(*child, State::kSynReceived);
-  } else {
+  if (from_record) {
     child->state = State::kSynReceived;  // the record was counted in SYN_RCVD already
     publish(*child);
+  } else {
+    set_state(*child, State::kSynReceived);
   }
   return child;
 }
 
 Tcb* TcpStack::Impl::promote(HalfOpen& r) {
   Tcb& listener = slab[r.listener];
-  // The table entry changes hands: the record's key goes, the Tcb's comes (a single writer: no
-  // lookup can run in between).
-  connections->erase(r.tuple);
-  Tcb* child = make_child(listener, r, /*count_state=*/false);
-  if (child == nullptr) {
-    if (connections->insert(r.tuple, TableEntry::tag(&r)) != TableResult::kOk) {
-      drops.inc(TcpDrop::kNoBuffer);
-      drop_half_open(r);  // its table entry is gone already: erase() finds nothing
-    }
-    return nullptr;
-  }
+  Tcb* child = make_child(listener, r, /*from_record=*/true);
+  if (child == nullptr) return nullptr;  // the record keeps its entry
   child->in_syn_queue = true;  // the record's place in listener.syn_queue_len passes to it
   child->acked_while_full = r.acked_while_full;
   // Same schedule: the next SYN-ACK retransmission (or the end) at the record's deadline.

@@ -122,7 +122,7 @@ TcpStack::Impl::CookieVerdict TcpStack::Impl::cookie_ack(Tcb& listener, Segment&
   handshake.irs = seg.seq - 1u;
   handshake.iss = seg.ack - 1u;
   // Never in the SYN queue (in_syn_queue stays false); counted CLOSED -> SYN_RCVD now.
-  Tcb* child = make_child(listener, handshake, /*count_state=*/true);
+  Tcb* child = make_child(listener, handshake, /*from_record=*/false);
   if (child == nullptr) return CookieVerdict::kConsumed;
   stats.inc(TcpStat::kPassiveOpens);  // Linux counts PassiveOpens when the child is created
   // The SYN-ACK was not timed. Linux (tcp_synack_rtt_meas without a request, then

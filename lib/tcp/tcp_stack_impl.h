@@ -187,7 +187,9 @@ class TcpStack::Impl {
   // The one path from negotiated handshake state to a child Tcb in SYN_RCVD, for records and for
   // cookies: hashed, on the listener's port, not yet timed. nullptr when the slab or the table is
   // full (counted).
-  Tcb* make_child(Tcb& listener, const HalfOpen& handshake, bool count_state);
+  // from_record: the record's table entry and its SYN_RCVD count pass to the child; otherwise
+  // (a cookie) both are new.
+  Tcb* make_child(Tcb& listener, const HalfOpen& handshake, bool from_record);
   // Unhashed, off the listener's SYN queue, back to the pool.
   void drop_half_open(HalfOpen& record);
   void drop_half_opens_of(const Tcb& listener);  // the listener closes: RST each, as for children

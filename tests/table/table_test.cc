@@ -151,6 +151,19 @@ TEST_F(ConnectionTableTest, Insert_Duplicate_IsExistsAndKeepsValue) {
   EXPECT_EQ(table->size(), 1u);
 }
 
+TEST_F(ConnectionTableTest, Replace_PresentKeyNewValueInPlace_AbsentKeyNotAdded) {
+  auto table = make(64);
+  ASSERT_EQ(table->insert(tuple(1), as_value(10)), TableResult::kOk);
+  EXPECT_EQ(table->replace(tuple(1), as_value(20)), TableResult::kOk);
+  EXPECT_EQ(table->lookup(tuple(1)), as_value(20));
+  EXPECT_EQ(table->size(), 1u);
+  EXPECT_EQ(table->replace(tuple(2), as_value(30)), TableResult::kNotFound);
+  EXPECT_EQ(table->lookup(tuple(2)), nullptr);
+  EXPECT_EQ(table->replace(tuple(1), nullptr), TableResult::kInvalid);
+  EXPECT_EQ(table->lookup(tuple(1)), as_value(20));
+  EXPECT_EQ(table->size(), 1u);
+}
+
 TEST_F(ConnectionTableTest, Insert_NullValue_IsInvalid) {
   auto table = make(64);
   EXPECT_EQ(table->insert(tuple(1), nullptr), TableResult::kInvalid);
