@@ -27,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
@@ -467,6 +468,7 @@ class Parser {
   std::optional<Section> section_;
   std::map<std::string, unsigned> headers_;                    // section label -> header line
   std::map<unsigned, std::pair<PortConfig, unsigned>> ports_;  // index -> (port, header line)
+  std::map<unsigned, unsigned> port_lcores_lines_;              // index -> line of its lcores key
   bool lcores_set_ = false;
   unsigned file_prefix_line_ = 0;  // the line [eal] file_prefix was set on, or 0
 };
@@ -600,6 +602,35 @@ absl::Status Parser::set_port(absl::string_view key, absl::string_view value) {
   // rte_eth_{rx,tx}_queue_setup take a uint16_t; the driver may round up.
   if (key == "rx_descriptors") return assign(port.rx_descriptors, value, 1, 65535);
   if (key == "tx_descriptors") return assign(port.tx_descriptors, value, 1, 65535);
+  if (key == "lcores") {
+    auto lcores = parse_lcores(value);
+    if (!lcores.ok()) return lcores.status();
+    port.lcores = *std::move(lcores);
+    return absl::OkStatus();  // checked against [eal] lcores once the file is read
+  }
+  if (key == "steering") {
+    if (value == "auto") port.steering = PortConfig::Steering::kAuto;
+    else if (value == "hardware") port.steering = PortConfig::Steering::kHardware;
+    else if (value == "software") port.steering = PortConfig::Steering::kSoftware;
+    else return refuse(absl::StrCat(quoted(value), " is not auto, hardware or software"));
+    return absl::OkStatus();
+  }
+  if (key == "rss_key") {
+    if (value == "symmetric") {
+      port.rss_key.reset();
+      return absl::OkStatus();
+    }
+    std::array<std::uint8_t, 40> key_bytes;
+    bool hex = value.size() == 2 * key_bytes.size();
+    for (std::size_t i = 0; hex && i < key_bytes.size(); ++i) {
+      auto [end, ec] = std::from_chars(value.data() + 2 * i, value.data() + 2 * i + 2, key_bytes[i], 16);
+      hex = ec == std::errc() && end == value.data() + 2 * i + 2;
+    }
+    if (!hex)
+      return refuse(absl::StrCat(quoted(value), " is neither 'symmetric' nor 80 hex digits (a 40-byte Toeplitz key)"));
+    port.rss_key = key_bytes;
+    return absl::OkStatus();
+  }
   return absl::NotFoundError(key);
 }
 
@@ -817,6 +848,8 @@ absl::Status Parser::close() {
                                  " is the port's own address"));
       }
     }
+    s.port.line = s.header_line;
+    if (!s.port.lcores.empty()) port_lcores_lines_[s.port.index] = line_of("lcores");
     ports_.emplace(s.port.index, std::make_pair(s.port, s.header_line));
   } else if (s.kind == Kind::kEngine) {
     // rte_mempool_create refuses cache_size * 1.5 > n (CALC_CACHE_FLUSHTHRESH).
@@ -961,6 +994,16 @@ absl::StatusOr<Config> Parser::run(absl::string_view text) {
     ++expected;
   }
   if (!lcores_set_) config_.eal.lcores = {1};
+  for (const PortConfig& port : config_.ports) {
+    for (unsigned lcore : port.lcores) {
+      const auto& engines = config_.eal.lcores;
+      if (std::find(engines.begin(), engines.end(), lcore) == engines.end())
+        return fail(port_lcores_lines_[port.index],
+                    absl::StrCat("[port.", port.index, "] lcores: lcore ", lcore,
+                                 " runs no engine ([eal] lcores has ", absl::StrJoin(engines, ","),
+                                 "); a port is served by engines only"));
+    }
+  }
   // The default socket directory depends on the file prefix: the socket path must still fit.
   if (config_.shim.enabled && config_.shim.directory.empty()) {
     std::string path = absl::StrCat(shim_directory(config_), kShimSocketName);

@@ -45,6 +45,19 @@ struct PortConfig {
   unsigned mtu = 1500;
   unsigned rx_descriptors = 1024;
   unsigned tx_descriptors = 1024;
+  // The lcores whose engines serve this port, one rx/tx queue pair each (VPP's corelist-workers
+  // for one interface); empty: every engine. A subset of [eal] lcores.
+  std::vector<unsigned> lcores;
+  // How each flow reaches the one engine that owns it when several serve the port:
+  //   hardware  the NIC's RSS, Toeplitz under rss_key (a real NIC);
+  //   software  engines hash each frame as a NIC would and pass other engines' frames to them
+  //             over rte_ring (memif, ring, null and tap, whose queues spread by the kernel's hash);
+  //   auto      hardware when the driver offers Toeplitz RSS over TCP/IPv4, else software.
+  enum class Steering : std::uint8_t { kAuto, kHardware, kSoftware } steering = Steering::kAuto;
+  // The Toeplitz key: unset, the symmetric key (0x6d5a repeated), which hashes both directions
+  // of a flow alike.
+  std::optional<std::array<std::uint8_t, 40>> rss_key;
+  unsigned line = 0;  // the [port.N] header's line, for errors found when the port starts
 };
 
 // [engine]: the per-core loop.

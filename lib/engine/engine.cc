@@ -3,10 +3,13 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include <algorithm>
+#include <ctime>
 #include <iterator>
 #include <memory>
 #include <utility>
 
+#include "engine/flow_steering.h"
 #include "engine/tsc_clock.h"
 
 namespace synwave {
@@ -64,12 +67,22 @@ Engine::PortQueue::PortQueue(const PortInfo& port, std::uint16_t queue, NetStack
                              CounterSet<EngineStat>& engine_stats)
     : port_id(port.port_id),
       queue_id(queue),
+      steering(port.steering),
+      rss(port.rss.get()),
+      engine_of_queue(&port.engine_of_queue),
       rx_impairment(std::move(rx_stage)),
       tx_impairment(std::move(tx_stage)),
       stats(&engine_stats),
       tx(tx_impairment ? impaired_tx_burst : eth_tx_burst_encoded,
          tx_impairment ? static_cast<void*>(this) : encode_target(port.port_id, queue)),
       net(params, tx) {}
+
+bool Engine::PortQueue::receives(const void* self, const FourTuple& tuple) {
+  const auto* q = static_cast<const PortQueue*>(self);
+  // The reply comes from the remote end: that is the packet whose hash the NIC (or software
+  // steering) computes.
+  return q->rss->queue_of(tuple.remote, tuple.local, tuple.remote_port, tuple.local_port) == q->queue_id;
+}
 
 Engine::Engine(unsigned id, unsigned lcore, rte_mempool* pool, const Config& config)
     : id_(id),
@@ -110,11 +123,129 @@ absl::Status Engine::add_port(const PortInfo& port, const PortConfig& config, st
   }
   auto q = std::make_unique<PortQueue>(port, queue, params, std::move(rx_stage),
                                        std::move(tx_stage), stats_);
+  q->engine = this;
+  tcp::TcpStack::Params::FlowAffinity affinity;
+  if (port.rss != nullptr) {
+    affinity = {.receives = &PortQueue::receives, .context = q.get()};
+    if (mesh_ != nullptr) q->net.share_neighbours({.shared = &Engine::share_neighbour, .context = q.get()});
+  }
   const std::string table = "tcp_p" + std::to_string(port.port_id) + "_e" + std::to_string(id_);
-  if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets, config_.engine.max_half_open); !status.ok())
+  if (absl::Status status = q->net.enable_tcp(timers_, table, config_.engine.max_sockets,
+                                              config_.engine.max_half_open, affinity);
+      !status.ok())
     return status;
   queues_.push_back(std::move(q));
   return absl::OkStatus();
+}
+
+void Engine::set_mesh(EngineMesh* mesh) {
+  mesh_ = mesh;
+  outbox_.assign(std::size_t{mesh->engines()} * kMaxBurst, nullptr);
+  outbox_count_.assign(mesh->engines(), 0);
+}
+
+Engine::PortQueue* Engine::queue_of_port(std::uint16_t port_id) {
+  for (auto& q : queues_)
+    if (q->port_id == port_id) return q.get();
+  return nullptr;
+}
+
+// Keeps this engine's frames (and those any engine may handle) at the front of `frames` and
+// hands the others to their engines. ARP stays here; what it teaches is shared by the NetStack.
+unsigned Engine::steer(PortQueue& q, rte_mbuf** frames, unsigned count) {
+  unsigned kept = 0;
+  bool handed = false;
+  for (unsigned i = 0; i < count; ++i) {
+    rte_mbuf* frame = frames[i];
+    const std::uint16_t owner = owning_queue(frame, *q.rss);
+    if (owner == kAnyQueue || owner == q.queue_id) {
+      frames[kept++] = frame;
+      continue;
+    }
+    const unsigned to = (*q.engine_of_queue)[owner];
+    frame->port = q.port_id;  // not every PMD sets it (net_ring does not); the owner needs it
+    outbox_[std::size_t{to} * kMaxBurst + outbox_count_[to]++] = frame;
+    handed = true;
+  }
+  if (handed) {
+    for (unsigned to = 0; to < outbox_count_.size(); ++to) {
+      const unsigned n = outbox_count_[to];
+      if (n == 0) continue;
+      rte_mbuf** out = &outbox_[std::size_t{to} * kMaxBurst];
+      const unsigned sent = mesh_->send_frames(to, out, n);
+      if (sent < n) {
+        rte_pktmbuf_free_bulk(out + sent, n - sent);
+        stats_.add(EngineStat::kSteerRingFull, n - sent);
+      }
+      stats_.add(EngineStat::kSteeredOut, sent);
+      outbox_count_[to] = 0;
+    }
+  }
+  return kept;
+}
+
+void Engine::receive_from_engines(Instant now) {
+  rte_mbuf* frames[kMaxBurst];
+  const unsigned n = mesh_->receive_frames(id_, frames, burst_size_);
+  stats_.add(EngineStat::kSteeredIn, n);
+  for (unsigned i = 0; i < n; ++i) {
+    PortQueue* q = queue_of_port(frames[i]->port);
+    if (q == nullptr) {
+      stats_.inc(EngineStat::kSteerNoPort);
+      rte_pktmbuf_free(frames[i]);
+      continue;
+    }
+    q->net.input(frames[i], now);
+  }
+  NeighbourUpdate updates[32];
+  const unsigned learned = mesh_->receive_neighbours(id_, updates, 32);
+  for (unsigned i = 0; i < learned; ++i) {
+    if (PortQueue* q = queue_of_port(updates[i].port_id); q != nullptr) {
+      MacAddr mac;
+      std::copy(std::begin(updates[i].mac), std::end(updates[i].mac), mac.bytes.begin());
+      q->net.learn_neighbour(Ipv4Addr{updates[i].ip}, mac, updates[i].create != 0, now);
+    }
+  }
+}
+
+void Engine::share_neighbour(void* queue, Ipv4Addr ip, const MacAddr& mac, bool create) {
+  auto* q = static_cast<PortQueue*>(queue);
+  Engine& self = *q->engine;
+  NeighbourUpdate update;
+  update.ip = ip.value;
+  std::copy(mac.bytes.begin(), mac.bytes.end(), update.mac);
+  update.port_id = static_cast<std::uint8_t>(q->port_id);
+  update.create = create ? 1 : 0;
+  const unsigned missed = self.mesh_->share_neighbour(self.id_, update);
+  self.stats_.inc(EngineStat::kNeighboursShared);
+  self.stats_.add(EngineStat::kNeighbourRingFull, missed);
+}
+
+bool Engine::neighbours(std::vector<NeighbourRow>& rows, std::chrono::milliseconds timeout) const {
+  std::lock_guard callers(neighbour_callers_);
+  const std::uint32_t ticket = neighbour_request_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (neighbour_answered_.load(std::memory_order_acquire) != ticket) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    const timespec pause{0, 200'000};
+    nanosleep(&pause, nullptr);
+  }
+  rows = neighbour_rows_;
+  return true;
+}
+
+void Engine::answer_neighbour_request(Instant now) {
+  neighbour_rows_.clear();
+  for (auto& q : queues_) {
+    q->net.arp().for_each([&](const ArpCache::Entry& entry) {
+      NeighbourRow row{.port_id = q->port_id, .ip = entry.ip, .mac = entry.mac};
+      const bool incomplete = entry.state == ArpCache::State::kIncomplete;
+      row.state = incomplete ? "INCOMPLETE" : entry.deadline > now ? "REACHABLE" : "STALE";
+      row.remaining_ms = std::chrono::duration_cast<std::chrono::milliseconds>(entry.deadline - now).count();
+      neighbour_rows_.push_back(row);
+    });
+  }
+  neighbour_answered_.store(neighbour_request_.load(std::memory_order_relaxed), std::memory_order_release);
 }
 
 unsigned Engine::poll_once(Instant now) {
@@ -129,12 +260,14 @@ unsigned Engine::poll_once(Instant now) {
     if (q->tx_impairment) q->now = now;
     // The rx stage takes the burst and gives back what is due now (in place).
     if (q->rx_impairment) n = q->rx_impairment->pass(frames, n, now, frames, static_cast<std::uint16_t>(std::size(frames)));
+    if (q->steering == Steering::kSoftware && mesh_ != nullptr) n = static_cast<std::uint16_t>(steer(*q, frames, n));
     for (std::uint16_t i = 0; i < n; ++i) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(frames[i + 1], void*));
       q->net.input(frames[i], now);
     }
     q->net.poll(now);
   }
+  if (mesh_ != nullptr) receive_from_engines(now);
   if (app_ != nullptr) app_->poll(now);
   for (auto& q : queues_) {
     q->tx.flush();
@@ -143,6 +276,9 @@ unsigned Engine::poll_once(Instant now) {
   stats_.inc(EngineStat::kLoops);
   stats_.add(EngineStat::kRxPackets, received);
   if (received == 0) stats_.inc(EngineStat::kIdleLoops);
+  // A telemetry thread waits for the ARP caches (rare: one relaxed load of a quiet line).
+  if (neighbour_request_.load(std::memory_order_relaxed) != neighbour_answered_.load(std::memory_order_relaxed))
+    answer_neighbour_request(now);
   return received;
 }
 
@@ -159,8 +295,16 @@ void Engine::run(const std::atomic<bool>& stop) {
   }
   for (auto& q : queues_) q->tx.flush();
   // Relaxed is enough: the flag carries no data, and the loop re-reads it every iteration.
+  // Busy time: from the start of an iteration that received frames to the start of the next.
+  Instant previous = clock.now();
+  bool previous_busy = false;
   while (!stop.load(std::memory_order_relaxed)) {
-    const unsigned received = poll_once(clock.now());
+    const Instant now = clock.now();
+    stats_.add(previous_busy ? EngineStat::kBusyNs : EngineStat::kIdleNs,
+               static_cast<std::uint64_t>(to_ns(now) - to_ns(previous)));
+    previous = now;
+    const unsigned received = poll_once(now);
+    previous_busy = received != 0;
     if (received == 0 && idle_sleep_us_ != 0) rte_delay_us_sleep(idle_sleep_us_);
   }
   if (app_ != nullptr) app_->stop();

@@ -8,6 +8,8 @@
 #include <rte_mempool.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "base/time.h"
 #include "config/config.h"
 #include "engine/application.h"
+#include "engine/engine_mesh.h"
 #include "engine/engine_stats.h"
 #include "engine/impairment.h"
 #include "engine/port.h"
@@ -34,8 +37,15 @@ class Engine {
     PortQueue(const PortInfo& port, std::uint16_t queue, NetStack::Params params,
               std::unique_ptr<LinkImpairment> rx_impairment,
               std::unique_ptr<LinkImpairment> tx_impairment, CounterSet<EngineStat>& stats);
+    // TcpStack's FlowAffinity for this queue: does the packet answering `tuple` arrive here?
+    static bool receives(const void* self, const FourTuple& tuple);
+
     std::uint16_t port_id;
     std::uint16_t queue_id;
+    Steering steering;
+    const RssTable* rss;                          // with several queues (the port's, shared)
+    const std::vector<unsigned>* engine_of_queue;  // the port's
+    Engine* engine = nullptr;                     // the owner, for shared neighbours
     // Declared before `tx`: the batch's destructor may still flush through the tx stage.
     std::unique_ptr<LinkImpairment> rx_impairment;
     std::unique_ptr<LinkImpairment> tx_impairment;
@@ -52,6 +62,10 @@ class Engine {
   // Adds queue `queue` of `port` to this engine's loop, with its IPv4 and TCP layers. Before
   // run() only. Errors: the TCP layer could not be created.
   absl::Status add_port(const PortInfo& port, const PortConfig& config, std::uint16_t queue);
+
+  // Lets this engine reach the others (software steering, shared neighbours). Not owned; it must
+  // outlive run(). Before add_port() and run() only.
+  void set_mesh(EngineMesh* mesh);
 
   // Runs `app` on this engine (not owned; it must outlive run()). Before run() only.
   void set_application(Application* app) { app_ = app; }
@@ -74,6 +88,19 @@ class Engine {
   // deadlines). Any thread: telemetry reads it to say when a connection's timer expires.
   std::int64_t last_now_ns() const { return last_now_ns_.load(std::memory_order_relaxed); }
 
+  // One ARP cache entry, as `ip neigh` shows it.
+  struct NeighbourRow {
+    std::uint16_t port_id = 0;
+    Ipv4Addr ip;
+    MacAddr mac;
+    const char* state = "";  // "INCOMPLETE", "REACHABLE", "STALE"
+    std::int64_t remaining_ms = 0;  // INCOMPLETE: to the next request; else to the end of REACHABLE
+  };
+  // Any thread: asks the running engine for its ARP caches and waits up to `timeout` for the
+  // answer, given between two loop iterations (the caches are the engine's alone). False when no
+  // answer came (the engine is not running). Callers are serialized.
+  bool neighbours(std::vector<NeighbourRow>& rows, std::chrono::milliseconds timeout) const;
+
  private:
   unsigned id_;
   unsigned lcore_;
@@ -86,6 +113,25 @@ class Engine {
   std::vector<std::unique_ptr<PortQueue>> queues_;
   Application* app_ = nullptr;
   std::atomic<std::int64_t> last_now_ns_{0};
+
+  // Software steering: frames received here for engine e wait in outbox_[e * kMaxBurst ...] until
+  // the end of the burst, then go to its ring in one enqueue.
+  unsigned steer(PortQueue& q, rte_mbuf** frames, unsigned count);
+  void receive_from_engines(Instant now);
+  static void share_neighbour(void* queue, Ipv4Addr ip, const MacAddr& mac, bool create);
+  PortQueue* queue_of_port(std::uint16_t port_id);
+  void answer_neighbour_request(Instant now);
+
+  static constexpr unsigned kMaxBurst = 512;
+  EngineMesh* mesh_ = nullptr;
+  std::vector<rte_mbuf*> outbox_;
+  std::vector<unsigned> outbox_count_;
+
+  // neighbours(): the caller bumps request_ and waits for answered_ to match.
+  mutable std::mutex neighbour_callers_;
+  mutable std::atomic<std::uint32_t> neighbour_request_{0};
+  std::atomic<std::uint32_t> neighbour_answered_{0};
+  std::vector<NeighbourRow> neighbour_rows_;  // written by the engine before answered_ moves
 };
 
 }  // namespace synwave

@@ -3,29 +3,76 @@
 #include <rte_ethdev.h>
 #include <rte_errno.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
 namespace synwave {
 namespace {
 
-// A Toeplitz key made of one repeated 16-bit pattern hashes (a, b) and (b, a) alike, so both
-// directions of a connection land on the same queue (Woo and Park, "Scalable TCP session
-// monitoring with symmetric receive-side scaling").
-constexpr std::uint8_t kSymmetricRssKey[40] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
-
 absl::Status dpdk_error(const PortConfig& config, const char* call, int ret) {
   return absl::InternalError(absl::StrCat("port ", config.index, " (", config.device, "): ", call,
                                           " failed: ", rte_strerror(ret < 0 ? -ret : ret)));
 }
 
+// "<source>:<line>: [port.N] (<device>): <what>", for a configuration the port cannot carry.
+absl::Status config_error(const PortConfig& config, const std::string& source, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ":", config.line, ": [port.", config.index, "] (",
+                                                 config.device, "): ", what));
+}
+
+// What the NIC must hash for our flows: TCP and UDP over IPv4 by 4-tuple (and the addresses of
+// anything else).
+constexpr std::uint64_t kWantedRssTypes = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+
+// net_tap advertises RSS, but without rte_flow rules compiled to eBPF its queues are filled by the
+// kernel's own flow hash (tun's automatic queue selection): not Toeplitz, so not predictable.
+bool hashes_by_toeplitz(const rte_eth_dev_info& dev_info) {
+  const std::string driver = dev_info.driver_name ? dev_info.driver_name : "";
+  return (dev_info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0 && driver != "net_tap";
+}
+
+// Sets the RETA to round-robin over the queues (so we know it), or reads the one the NIC has.
+absl::StatusOr<std::vector<std::uint16_t>> program_reta(const PortConfig& config, std::uint16_t port,
+                                                         unsigned reta_size, unsigned queues) {
+  if (reta_size == 0 || reta_size % RTE_ETH_RETA_GROUP_SIZE != 0)
+    return absl::FailedPreconditionError(absl::StrCat("port ", config.index, " (", config.device,
+                                                      "): the driver reports an RSS redirection table of ", reta_size,
+                                                      " entries; set steering = software"));
+  std::vector<rte_eth_rss_reta_entry64> groups(reta_size / RTE_ETH_RETA_GROUP_SIZE);
+  for (unsigned i = 0; i < reta_size; ++i) {
+    groups[i / RTE_ETH_RETA_GROUP_SIZE].mask = ~0ull;
+    groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<std::uint16_t>(i % queues);
+  }
+  if (rte_eth_dev_rss_reta_update(port, groups.data(), static_cast<std::uint16_t>(reta_size)) != 0) {
+    for (auto& group : groups) group.mask = ~0ull;
+    if (int ret = rte_eth_dev_rss_reta_query(port, groups.data(), static_cast<std::uint16_t>(reta_size)); ret != 0)
+      return dpdk_error(config, "rte_eth_dev_rss_reta_query", ret);
+  }
+  std::vector<std::uint16_t> reta(reta_size);
+  for (unsigned i = 0; i < reta_size; ++i) reta[i] = groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+  return reta;
+}
+
 }  // namespace
 
-absl::StatusOr<PortInfo> start_port(const PortConfig& config, std::span<rte_mempool* const> pools) {
+const char* steering_name(Steering steering) {
+  switch (steering) {
+    case Steering::kNone: return "none";
+    case Steering::kHardware: return "hardware";
+    case Steering::kSoftware: return "software";
+  }
+  return "?";
+}
+
+namespace {
+
+}  // namespace
+
+absl::StatusOr<PortInfo> start_port(const PortConfig& config, const std::string& source,
+                                    std::span<rte_mempool* const> pools) {
   PortInfo info;
   info.name = config.device;
   info.queues = static_cast<unsigned>(pools.size());
@@ -40,19 +87,32 @@ absl::StatusOr<PortInfo> start_port(const PortConfig& config, std::span<rte_memp
     return dpdk_error(config, "rte_eth_dev_info_get", ret);
   info.driver = dev_info.driver_name ? dev_info.driver_name : "";
   if (info.queues > dev_info.max_rx_queues || info.queues > dev_info.max_tx_queues)
-    return absl::InvalidArgumentError(
-        absl::StrCat("port ", config.index, " (", config.device, "): ", info.queues,
-                     " engines need as many queues, the port offers ", dev_info.max_rx_queues));
+    return config_error(config, source,
+                        absl::StrCat(info.queues, " engines serve it and need a queue pair each; the ", info.driver,
+                                     " driver offers ", std::min(dev_info.max_rx_queues, dev_info.max_tx_queues),
+                                     " (fewer [eal] lcores, or [port.", config.index, "] lcores = a subset)"));
 
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof conf);
   conf.rxmode.mtu = config.mtu;
-  if (info.queues > 1 && dev_info.flow_type_rss_offloads != 0) {
+  const RssKey key = config.rss_key ? RssKey(*config.rss_key) : kSymmetricRssKey;
+  // The NIC's key may be longer than the 16 bytes an IPv4 4-tuple uses (i40e takes 52): repeat ours.
+  std::vector<std::uint8_t> nic_key(std::max<unsigned>(dev_info.hash_key_size, kRssKeyBytes));
+  for (std::size_t i = 0; i < nic_key.size(); ++i) nic_key[i] = key[i % kRssKeyBytes];
+  if (info.queues > 1) {
+    using Wanted = PortConfig::Steering;
+    const bool can_hash = hashes_by_toeplitz(dev_info);
+    if (config.steering == Wanted::kHardware && !can_hash)
+      return config_error(config, source,
+                          absl::StrCat("steering = hardware, but the ", info.driver,
+                                       " driver has no Toeplitz RSS over TCP/IPv4; use steering = software (or auto)"));
+    info.steering = config.steering == Wanted::kSoftware || !can_hash ? Steering::kSoftware : Steering::kHardware;
+  }
+  if (info.steering == Steering::kHardware) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_key = const_cast<std::uint8_t*>(kSymmetricRssKey);
-    conf.rx_adv_conf.rss_conf.rss_key_len = sizeof kSymmetricRssKey;
-    conf.rx_adv_conf.rss_conf.rss_hf =
-        (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & dev_info.flow_type_rss_offloads;
+    conf.rx_adv_conf.rss_conf.rss_key = nic_key.data();
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(nic_key.size());
+    conf.rx_adv_conf.rss_conf.rss_hf = kWantedRssTypes & dev_info.flow_type_rss_offloads;
     info.offloads.rss = true;
   }
   const std::uint64_t tx_capa = dev_info.tx_offload_capa;
@@ -109,6 +169,20 @@ absl::StatusOr<PortInfo> start_port(const PortConfig& config, std::span<rte_memp
   if (int ret = rte_eth_dev_start(port); ret != 0) return dpdk_error(config, "rte_eth_dev_start", ret);
   std::uint16_t mtu = 0;
   info.mtu = rte_eth_dev_get_mtu(port, &mtu) == 0 ? mtu : config.mtu;
+
+  if (info.steering != Steering::kNone) {
+    std::vector<std::uint16_t> reta;
+    if (info.steering == Steering::kHardware) {
+      auto nic_reta = program_reta(config, port, dev_info.reta_size, info.queues);
+      if (!nic_reta.ok()) return nic_reta.status();
+      reta = *std::move(nic_reta);
+    } else {
+      reta = RssTable::round_robin_reta(info.queues);
+    }
+    auto table = RssTable::create(key, std::move(reta));
+    if (!table.ok()) return table.status();
+    info.rss = std::make_shared<const RssTable>(*std::move(table));
+  }
   return info;
 }
 

@@ -4,12 +4,15 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "base/addr.h"
 #include "config/config.h"
+#include "engine/rss_table.h"
 
 namespace synwave {
 
@@ -23,6 +26,14 @@ struct PortOffloads {
   bool rss = false;
 };
 
+// How each flow reaches the engine that owns it (config: [port.N] steering).
+enum class Steering : std::uint8_t {
+  kNone,      // one queue: nothing to steer
+  kHardware,  // the NIC's RSS, with the key and RETA in PortInfo::rss
+  kSoftware,  // the engines hash each frame (engine/flow_steering.h) and pass it on
+};
+const char* steering_name(Steering steering);
+
 struct PortInfo {
   std::uint16_t port_id = 0;
   std::string name;        // the configured device name
@@ -31,13 +42,21 @@ struct PortInfo {
   unsigned queues = 0;
   unsigned mtu = 1500;
   PortOffloads offloads;
+  Steering steering = Steering::kNone;
+  // With several queues: the hash and RETA that decide a flow's queue (the NIC's own, read back
+  // from it, or software's round-robin table). Shared, immutable.
+  std::shared_ptr<const RssTable> rss;
+  std::vector<unsigned> engine_of_queue;  // queue q is served by engine engine_of_queue[q]
 };
 
 // Configures the port named by `config.device` (already probed by the EAL) with one rx/tx queue
-// pair per engine, queue q fed by pools[q], and starts it. With more than one queue the port
-// uses RSS with a symmetric Toeplitz key so both directions of a flow reach the same engine.
-// Control path, main thread only. Errors name the port and the failing DPDK call.
-absl::StatusOr<PortInfo> start_port(const PortConfig& config, std::span<rte_mempool* const> pools);
+// pair per pool, queue q fed by pools[q], and starts it. With more than one queue it chooses the
+// steering ([port.N] steering): hardware RSS under the configured Toeplitz key (symmetric by
+// default) with the NIC's RETA read back, or software steering. Control path, main thread only.
+// Errors name the configuration line, the port and the failing DPDK call.
+// `source`: the configuration's name, for file:line errors.
+absl::StatusOr<PortInfo> start_port(const PortConfig& config, const std::string& source,
+                                    std::span<rte_mempool* const> pools);
 
 // Stops and closes the port; its queues give back every mbuf they held.
 void stop_port(const PortInfo& port);

@@ -7,6 +7,8 @@
 #include <rte_mbuf.h>
 #include <time.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "engine/eal.h"
 
@@ -45,13 +47,38 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::start(Config config) {
     runtime->engines_.push_back(std::make_unique<Engine>(e, lcore, pool, cfg));
   }
 
+  // Engines reach each other through rings once there are several (software steering and shared
+  // neighbours); one engine alone needs none.
+  if (runtime->engines_.size() > 1) {
+    // Frame rings hold a few bursts of every other engine; neighbour rings a burst of ARP.
+    auto mesh = EngineMesh::create(static_cast<unsigned>(runtime->engines_.size()), 4096, 1024);
+    if (!mesh.ok()) return mesh.status();
+    runtime->mesh_ = *std::move(mesh);
+    for (auto& engine : runtime->engines_) engine->set_mesh(runtime->mesh_.get());
+  }
+
   for (const PortConfig& port_config : cfg.ports) {
-    auto port = start_port(port_config, runtime->pools_);
+    // The engines serving this port, in lcore order: queue q is the q-th of them.
+    std::vector<unsigned> serving;
+    std::vector<rte_mempool*> pools;
+    for (auto& engine : runtime->engines_) {
+      const auto& only = port_config.lcores;
+      if (!only.empty() && std::find(only.begin(), only.end(), engine->lcore()) == only.end()) continue;
+      serving.push_back(engine->id());
+      pools.push_back(engine->pool());
+    }
+    auto port = start_port(port_config, cfg.source, pools);
     if (!port.ok()) return port.status();
+    port->engine_of_queue = serving;
     runtime->ports_.push_back(*port);
     runtime->ports_running_ = true;
-    for (auto& engine : runtime->engines_) {
-      absl::Status status = engine->add_port(*port, port_config, static_cast<std::uint16_t>(engine->id()));
+  }
+  // Engines keep pointers into ports_ (RSS table, queue owners): add them once it stops growing.
+  for (std::size_t p = 0; p < runtime->ports_.size(); ++p) {
+    const PortInfo& port = runtime->ports_[p];
+    for (unsigned q = 0; q < port.engine_of_queue.size(); ++q) {
+      Engine& engine = *runtime->engines_[port.engine_of_queue[q]];
+      absl::Status status = engine.add_port(port, cfg.ports[p], static_cast<std::uint16_t>(q));
       if (!status.ok()) return status;
     }
   }
@@ -85,8 +112,11 @@ std::vector<PoolReport> Runtime::shutdown() {
   if (!ports_running_ && pools_.empty()) return shutdown_report_;
   for (const PortInfo& port : ports_) stop_port(port);
   ports_running_ = false;
-  // Engines hold no mbufs once they have returned from run(); their tx batches are empty.
+  // Engines hold no mbufs once they have returned from run(); their tx batches are empty. Frames
+  // one engine handed another after that one stopped are still in its ring.
+  if (mesh_ != nullptr) mesh_->drain();
   engines_.clear();
+  mesh_.reset();
   for (rte_mempool* pool : pools_) {
     shutdown_report_.push_back(PoolReport{pool->name, pool->size, rte_mempool_in_use_count(pool)});
     rte_mempool_free(pool);

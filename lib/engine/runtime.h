@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "config/config.h"
 #include "engine/engine.h"
+#include "engine/engine_mesh.h"
 #include "engine/port.h"
 
 namespace synwave {
@@ -58,6 +59,7 @@ class Runtime {
   Config config_;
   std::vector<rte_mempool*> pools_;
   std::vector<PortInfo> ports_;
+  std::unique_ptr<EngineMesh> mesh_;  // with several engines; outlives them (declared before)
   std::vector<std::unique_ptr<Engine>> engines_;
   bool ports_running_ = false;
   std::vector<PoolReport> shutdown_report_;

@@ -110,6 +110,12 @@ class ArpCache {
   std::size_t size() const { return used_; }
   std::size_t capacity() const { return entries_.size(); }
   const Entry* find_entry(Ipv4Addr ip) const;
+  // Calls visit(entry) for every entry in use (owning thread only).
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const Entry& entry : entries_)
+      if (entry.state != State::kFree) visit(entry);
+  }
 
  private:
   Entry* find(Ipv4Addr ip);

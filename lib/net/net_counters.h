@@ -52,6 +52,7 @@ enum class NetStat : std::uint8_t {
   kIpv4Out,
   kIcmpEchoRequestsIn,
   kIcmpEchoRepliesOut,
+  kArpLearnedFromEngines,  // mappings another engine learned from ARP and shared (several engines)
   kCount
 };
 
@@ -59,6 +60,6 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(NetStat::
     kNetStatNames = {"rx_frames",          "arp_requests_in",   "arp_replies_in",
                      "arp_requests_out",   "arp_replies_out",   "arp_gratuitous_out",
                      "ipv4_in",            "ipv4_out",          "icmp_echo_requests_in",
-                     "icmp_echo_replies_out"};
+                     "icmp_echo_replies_out", "arp_learned_from_engines"};
 
 }  // namespace synwave

@@ -29,7 +29,7 @@ NetStack::NetStack(const Params& params, TxBatch& tx) : params_(params), tx_(tx)
 NetStack::~NetStack() = default;
 
 absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets,
-                                  unsigned max_half_open) {
+                                  unsigned max_half_open, tcp::TcpStack::Params::FlowAffinity affinity) {
   tcp::TcpStack::Params tcp_params;
   tcp_params.address = params_.ipv4;
   tcp_params.sysctl = params_.sysctl;
@@ -40,6 +40,7 @@ absl::Status NetStack::enable_tcp(TimerWheel& timers, const std::string& table_n
   tcp_params.tx_checksum_offload = params_.tx_checksum_offload;
   tcp_params.tso = params_.tso;
   tcp_params.table_name = table_name;
+  tcp_params.affinity = affinity;
   // RFC 6528: a secret peers cannot guess, drawn once per stack.
   if (getrandom(tcp_params.isn_secret.data(), tcp_params.isn_secret.size(), 0) !=
       static_cast<ssize_t>(tcp_params.isn_secret.size()))
@@ -107,6 +108,8 @@ void NetStack::input_arp(rte_mbuf* frame, std::size_t offset, Instant now) {
   const bool for_us = message.target_ip == params_.ipv4;
   arp_.learn(message.sender_ip, message.sender_mac, now, for_us,
              [this](rte_mbuf* waiting, const MacAddr& mac) { transmit_ethernet(waiting, mac); });
+  if (const NeighbourShare& share = neighbour_share_; share.shared != nullptr)
+    share.shared(share.context, message.sender_ip, message.sender_mac, for_us);
 
   if (!for_us) {
     // A gratuitous announcement (sender == target) has done its work in learn().
@@ -128,6 +131,11 @@ void NetStack::input_arp(rte_mbuf* frame, std::size_t offset, Instant now) {
   (void)wire::ArpRepr::reply_to(message, params_.mac).emit(bytes.subspan(wire::kEthernetHeaderLen));
   stats_.inc(NetStat::kArpRepliesOut);
   tx_.push(frame);
+}
+
+void NetStack::learn_neighbour(Ipv4Addr ip, const MacAddr& mac, bool create, Instant now) {
+  stats_.inc(NetStat::kArpLearnedFromEngines);
+  arp_.learn(ip, mac, now, create, [this](rte_mbuf* waiting, const MacAddr& to) { transmit_ethernet(waiting, to); });
 }
 
 void NetStack::input_ipv4(rte_mbuf* frame, std::size_t offset, Instant) {

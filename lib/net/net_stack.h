@@ -43,6 +43,15 @@ class NetStack {
     bool tso = false;                  // the port segments large TCP packets
   };
 
+  // Several engines on the port: every mapping an ARP message teaches this layer is also handed
+  // to `shared(context, ip, mac, create)` for the other engines (they apply it with
+  // learn_neighbour).
+  struct NeighbourShare {
+    void (*shared)(void* context, Ipv4Addr ip, const MacAddr& mac, bool create) = nullptr;
+    void* context = nullptr;
+  };
+  void share_neighbours(NeighbourShare share) { neighbour_share_ = share; }
+
   NetStack(const Params& params, TxBatch& tx);
   NetStack(const NetStack&) = delete;
   NetStack& operator=(const NetStack&) = delete;
@@ -51,7 +60,7 @@ class NetStack {
   // Gives this port a TCP layer whose timers run on `timers` (the engine's wheel). `table_name`
   // must be unique in the process. Before start(). Errors: the TCP layer's creation.
   absl::Status enable_tcp(TimerWheel& timers, const std::string& table_name, unsigned max_sockets,
-                          unsigned max_half_open = 0);
+                          unsigned max_half_open = 0, tcp::TcpStack::Params::FlowAffinity affinity = {});
   // The TCP layer, once enabled (else nullptr). Its API is for the engine thread; its counters
   // and published connections may be read from any thread.
   tcp::TcpStack* tcp() { return tcp_.get(); }
@@ -61,6 +70,9 @@ class NetStack {
   void start(Instant now);
   // Takes ownership of one received frame and processes it to the end.
   void input(rte_mbuf* frame, Instant now);
+  // A mapping another engine learned from an ARP message on this port: applied as if the message
+  // had come here (frames waiting for `ip` leave now), but nothing is answered or shared again.
+  void learn_neighbour(Ipv4Addr ip, const MacAddr& mac, bool create, Instant now);
   // Due work: ARP retransmissions, resolution give-ups and entry expiry.
   void poll(Instant now);
   // Frees every frame this layer still holds (packets waiting for ARP). Before destruction.
@@ -105,6 +117,7 @@ class NetStack {
   CounterSet<wire::Ipv4Error> ipv4_errors_;
   CounterSet<wire::IcmpError> icmp_errors_;
   TimerWheel* timers_ = nullptr;
+  NeighbourShare neighbour_share_;
   std::unique_ptr<tcp::TcpStack> tcp_;
 };
 

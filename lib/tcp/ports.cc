@@ -91,8 +91,20 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
     }
     return false;
   };
+  // With several engines on the port, a port is usable only when the reply to it reaches us.
+  auto reply_comes_here = [&](std::uint16_t port) {
+    const auto& affinity = params.affinity;
+    if (affinity.receives == nullptr) return true;
+    const FourTuple tuple{.local = params.address, .remote = remote.addr, .local_port = port,
+                          .remote_port = remote.port};
+    return affinity.receives(affinity.context, tuple);
+  };
   if (t.bound) {
     if (t.tuple.local.value == 0) t.tuple.local = params.address;
+    if (!reply_comes_here(t.tuple.local_port)) {
+      stats.inc(TcpStat::kConnectOtherEngine);
+      return -EADDRNOTAVAIL;
+    }
     return tuple_free(t.tuple.local_port) ? 0 : -EADDRNOTAVAIL;
   }
   const unsigned low = params.sysctl.ip_local_port_range_low;
@@ -107,6 +119,7 @@ int TcpStack::Impl::autobind_for_connect(Tcb& t, Endpoint remote) {
       const unsigned candidate = low + ((start + 2 * j) % size & ~1u) + parity;
       if (candidate > high) continue;
       const auto port = static_cast<std::uint16_t>(candidate);
+      if (!reply_comes_here(port)) continue;
       bool shared_by_connects_only = true;
       for (std::uint32_t k = port_head[port]; k != kNoIndex; k = slab[k].next_on_port)
         if (!slab[k].autobound) shared_by_connects_only = false;

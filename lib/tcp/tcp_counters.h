@@ -52,6 +52,8 @@ enum class TcpStat : std::uint8_t {
   kReqQFullDrop,       // TCPReqQFullDrop: SYN queue full and tcp_syncookies=0: SYN dropped
   kHalfOpenExhausted,  // every half-open record of the stack was taken: the SYN was answered as
                        // with a full SYN queue (also counted there)
+  kConnectOtherEngine, // connect() from an explicitly bound port whose replies another engine
+                       // receives (several engines on one port): -EADDRNOTAVAIL
   kCount
 };
 
@@ -65,7 +67,8 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(TcpStat::
     "tcp_ofo_queued",       "tcp_dsacks_sent",    "tcp_dsacks_received",    "tcp_window_probes",
     "tcp_keepalive_probes", "tcp_window_updates", "tcp_loss_probes",     "tcp_loss_probe_recoveries",
     "tcp_lost_retransmits", "tcp_syncookies_sent", "tcp_syncookies_recv", "tcp_syncookies_failed",
-    "tcp_req_q_full_do_cookies", "tcp_req_q_full_drop", "tcp_half_open_exhausted"};
+    "tcp_req_q_full_do_cookies", "tcp_req_q_full_drop", "tcp_half_open_exhausted",
+    "tcp_connect_other_engine"};
 
 // Segments not used, one reason each.
 enum class TcpDrop : std::uint8_t {

@@ -110,6 +110,14 @@ class TcpStack {
     std::string table_name = "tcp";  // unique per process: names the DPDK hash table
     bool tx_checksum_offload = false;  // leave IPv4/TCP checksums to the NIC (RTE_MBUF_F_TX_*_CKSUM)
     bool tso = false;                  // hand the NIC segments up to 64 KiB (RTE_MBUF_F_TX_TCP_SEG)
+    // When engines share a port, which connections' packets reach this stack (RSS or software
+    // steering decides by 4-tuple). connect() then picks only ephemeral ports whose replies come
+    // here, and refuses an explicitly bound port whose replies would not (-EADDRNOTAVAIL, counted
+    // in tcp_connect_other_engine). Null `receives`: one engine, every tuple comes here.
+    struct FlowAffinity {
+      bool (*receives)(const void* context, const FourTuple& tuple) = nullptr;
+      const void* context = nullptr;
+    } affinity;
   };
 
   // Errors: the connection table could not be created (memory, duplicate name).

@@ -89,7 +89,8 @@ inline rte_mempool* test_pool() {
 class StackHarness {
  public:
   StackHarness(Ipv4Addr address, Sysctl sysctl, TimerWheel& wheel, const std::string& name,
-               unsigned max_sockets = 256, unsigned max_half_open = 0)
+               unsigned max_sockets = 256, unsigned max_half_open = 0,
+               TcpStack::Params::FlowAffinity affinity = {})
       : wheel_(wheel) {
     TcpStack::Params params;
     params.address = address;
@@ -99,6 +100,7 @@ class StackHarness {
     params.max_half_open = max_half_open;
     params.table_name = name;
     params.isn_secret = kTestSecret;
+    params.affinity = affinity;
     auto stack = TcpStack::create(params, wheel, &StackHarness::capture, this);
     EXPECT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
