@@ -4,6 +4,7 @@
 #include <rte_telemetry.h>
 
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <climits>
 #include <cstdlib>
@@ -58,6 +59,7 @@ int cmd_info(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(p, "ipv4", address.c_str());
     rte_tel_data_add_dict_int(p, "mtu", static_cast<int>(port.mtu));
     rte_tel_data_add_dict_int(p, "queues", static_cast<int>(port.queues));
+    rte_tel_data_add_dict_string(p, "steering", steering_name(port.steering));
     const std::string key = "port" + std::to_string(i);
     rte_tel_data_add_dict_container(d, key.c_str(), p, 0);
   }
@@ -88,8 +90,48 @@ int cmd_engines(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_int(e, "lcore", static_cast<int>(engine->lcore()));
     for (std::size_t i = 0; i < CounterSet<EngineStat>::kSize; ++i)
       rte_tel_data_add_dict_u64(e, kEngineStatNames[i], engine->stats().get(i));
+    // Its TCP layers: connections now (listeners and CLOSED aside) and opened so far.
+    std::int64_t connections = 0;
+    std::uint64_t opens = 0;
+    for (const auto& q : engine->queues()) {
+      const tcp::TcpStack* tcp = std::as_const(q->net).tcp();
+      if (tcp == nullptr) continue;
+      const auto counts = tcp->state_counts();
+      for (std::size_t s = 0; s < tcp::kStateCount; ++s) {
+        const auto state = static_cast<tcp::State>(s);
+        if (state != tcp::State::kListen && state != tcp::State::kClosed) connections += static_cast<std::int64_t>(counts[s]);
+      }
+      opens += tcp->stats().get(tcp::TcpStat::kActiveOpens) + tcp->stats().get(tcp::TcpStat::kPassiveOpens);
+    }
+    rte_tel_data_add_dict_u64(e, "connections", static_cast<std::uint64_t>(std::max<std::int64_t>(connections, 0)));
+    rte_tel_data_add_dict_u64(e, "opens", opens);
     const std::string key = "engine" + std::to_string(engine->id());
     rte_tel_data_add_dict_container(d, key.c_str(), e, 0);
+  }
+  return 0;
+}
+
+// Every engine's ARP cache, one row per engine and neighbour (like ip neigh, with the engine).
+// The caches are the engines' own: each is asked, and answers between two loop iterations.
+int cmd_neigh(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(published().mutex);
+  const Runtime* runtime = published().runtime;
+  if (runtime == nullptr) return kNotRunning;
+  rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+  std::vector<Engine::NeighbourRow> rows;
+  for (const auto& engine : runtime->engines()) {
+    if (!engine->neighbours(rows, std::chrono::milliseconds(500))) return -EAGAIN;  // not running
+    for (const Engine::NeighbourRow& row : rows) {
+      rte_tel_data* r = rte_tel_data_alloc();
+      rte_tel_data_start_dict(r);
+      rte_tel_data_add_dict_int(r, "engine", static_cast<int>(engine->id()));
+      rte_tel_data_add_dict_int(r, "port", row.port_id);
+      rte_tel_data_add_dict_string(r, "ip", format_ipv4(row.ip).c_str());
+      rte_tel_data_add_dict_string(r, "mac", format_mac(row.mac).c_str());
+      rte_tel_data_add_dict_string(r, "state", row.state);
+      rte_tel_data_add_dict_int(r, "remaining_ms", static_cast<int>(std::clamp<std::int64_t>(row.remaining_ms, INT_MIN, INT_MAX)));
+      rte_tel_data_add_array_container(d, r, 0);
+    }
   }
   return 0;
 }
@@ -370,7 +412,9 @@ void publish_telemetry(const Runtime* runtime, const shim::ShimService* shim) {
   rte_telemetry_register_cmd("/synwave/counters", cmd_counters,
                              "Every synwave counter, summed over engines. Parameter: engine id");
   rte_telemetry_register_cmd("/synwave/engines", cmd_engines,
-                             "Per-engine loop counters. Takes no parameters");
+                             "Per-engine load: lcore, loop counters, busy/idle ns, steering, connections, opens. Takes no parameters");
+  rte_telemetry_register_cmd("/synwave/neigh", cmd_neigh,
+                             "Every engine's ARP cache: engine, port, ip, mac, state, remaining_ms. Takes no parameters");
   rte_telemetry_register_cmd("/synwave/mempools", cmd_mempools,
                              "Per-engine mbuf pools: size, in use, available. Takes no parameters");
   rte_telemetry_register_cmd("/synwave/tcp/states", cmd_tcp_states,

@@ -184,7 +184,7 @@ unsigned Engine::steer(PortQueue& q, rte_mbuf** frames, unsigned count) {
   return kept;
 }
 
-void Engine::receive_from_engines(Instant now) {
+void Engine::receive_frames_from_engines(Instant now) {
   rte_mbuf* frames[kMaxBurst];
   const unsigned n = mesh_->receive_frames(id_, frames, burst_size_);
   stats_.add(EngineStat::kSteeredIn, n);
@@ -197,6 +197,9 @@ void Engine::receive_from_engines(Instant now) {
     }
     q->net.input(frames[i], now);
   }
+}
+
+void Engine::learn_from_engines(Instant now) {
   NeighbourUpdate updates[32];
   const unsigned learned = mesh_->receive_neighbours(id_, updates, 32);
   for (unsigned i = 0; i < learned; ++i) {
@@ -253,6 +256,8 @@ unsigned Engine::poll_once(Instant now) {
   rte_mbuf* frames[512];
   unsigned received = 0;
   timers_.advance(now);  // due TCP timers first, so input sees the same now
+  // Neighbours other engines learned, before this burst's frames need them.
+  if (mesh_ != nullptr) learn_from_engines(now);
   for (auto& q : queues_) {
     std::uint16_t n =
         rte_eth_rx_burst(q->port_id, q->queue_id, frames, static_cast<std::uint16_t>(burst_size_));
@@ -267,7 +272,7 @@ unsigned Engine::poll_once(Instant now) {
     }
     q->net.poll(now);
   }
-  if (mesh_ != nullptr) receive_from_engines(now);
+  if (mesh_ != nullptr) receive_frames_from_engines(now);
   if (app_ != nullptr) app_->poll(now);
   for (auto& q : queues_) {
     q->tx.flush();

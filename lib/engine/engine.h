@@ -117,7 +117,8 @@ class Engine {
   // Software steering: frames received here for engine e wait in outbox_[e * kMaxBurst ...] until
   // the end of the burst, then go to its ring in one enqueue.
   unsigned steer(PortQueue& q, rte_mbuf** frames, unsigned count);
-  void receive_from_engines(Instant now);
+  void receive_frames_from_engines(Instant now);
+  void learn_from_engines(Instant now);
   static void share_neighbour(void* queue, Ipv4Addr ip, const MacAddr& mac, bool create);
   PortQueue* queue_of_port(std::uint16_t port_id);
   void answer_neighbour_request(Instant now);
