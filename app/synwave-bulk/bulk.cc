@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "engine/stop_signal.h"
 
@@ -22,8 +23,20 @@ bool retryable_connect_error(int error) {
 
 }  // namespace
 
-BulkApp::BulkApp(const Options& options) : options_(options), rx_buffer_(kRxBuffer) {
-  results_.reserve(options_.connections);
+BulkApp::BulkApp(const Options& options, SharedRun& run, unsigned instance)
+    : options_(options), run_(run), instance_(instance), rx_buffer_(kRxBuffer) {
+  // Connections instance, instance + instances, ... (round robin over the engines).
+  const unsigned n = run_.instances();
+  client_share_ = options_.connections / n + (instance_ < options_.connections % n ? 1 : 0);
+  results_.reserve(options_.server ? options_.connections : client_share_);
+}
+
+bool BulkApp::share_done() const {
+  return options_.server ? run_.all_finished() : results_.size() >= client_share_;
+}
+
+unsigned BulkApp::next_client_connection() const {
+  return instance_ + static_cast<unsigned>(results_.size()) * run_.instances();
 }
 
 void BulkApp::start(std::span<tcp::TcpStack* const> tcp, Instant now) {
@@ -39,14 +52,17 @@ void BulkApp::start(std::span<tcp::TcpStack* const> tcp, Instant now) {
       setup_error_ = -r;
       std::fprintf(stderr, "synwave-bulk: listen on port %u: %s\n", options_.listen_port, std::strerror(-r));
       finished_ = true;
+      run_.fail();
       request_stop();
       return;
     }
-    std::fprintf(stderr, "synwave-bulk: ready: listening on port %u\n", options_.listen_port);
+    // Said once, by the last engine to listen: a peer may connect to any of them after it.
+    if (run_.instance_ready()) std::fprintf(stderr, "synwave-bulk: ready: listening on port %u\n", options_.listen_port);
   } else {
     next_attempt_ = now + seconds(options_.delay_s);
-    std::fprintf(stderr, "synwave-bulk: ready: connecting to %s:%u\n", format_ipv4(options_.target.addr).c_str(),
-                 options_.target.port);
+    if (run_.instance_ready())
+      std::fprintf(stderr, "synwave-bulk: ready: connecting to %s:%u\n", format_ipv4(options_.target.addr).c_str(),
+                   options_.target.port);
   }
   std::fflush(stderr);
 }
@@ -56,17 +72,35 @@ void BulkApp::poll(Instant now) {
   if (finished_) {
     int ready[64];
     tcp_->take_ready(ready);  // (bounded: a socket may come back at once; the next poll takes it)
-    if (now >= exit_at_) request_stop();
+    if (now >= exit_at_ && !reported_finished_) {
+      reported_finished_ = true;
+      run_.instance_finished();
+    }
     return;
   }
   if (now >= deadline_) {
     timed_out_ = true;
-    if (phase_ == Phase::kTransfer || phase_ == Phase::kConnecting || results_.size() < options_.connections) {
+    bool owed = phase_ == Phase::kTransfer || phase_ == Phase::kConnecting;
+    if (!owed && options_.server) {  // a connection that never came: record it under the next number
+      const std::optional<unsigned> number = run_.claim_connection();
+      if (number) current_.connection = *number;
+      owed = number.has_value();
+    } else if (!owed) {
+      owed = !share_done();
+    }
+    if (owed) {
       current_.timed_out = true;  // (also when no connection came at all: the run failed)
       finish_connection(now, ETIMEDOUT);
     }
     return finish_run(now);
   }
+  // Another engine's connection failed: this one is cut off (ECANCELED), and the run ends.
+  if (run_.failed()) {
+    if (phase_ == Phase::kTransfer) return finish_connection(now, ECANCELED);
+    return finish_run(now);
+  }
+  // Server: the other engines finished the last connections.
+  if (phase_ == Phase::kIdle && share_done()) return finish_run(now);
 
   // A bounded number of rounds: pumping a socket can make it ready again at once (a send that
   // fills the queue, an ACK that frees it); what is left waits for the next iteration, so this
@@ -98,11 +132,21 @@ void BulkApp::begin_next(Instant now) {
 }
 
 void BulkApp::try_accept(Instant now) {
-  const int s = tcp_->accept(listener_);
-  if (s < 0) return;  // -EAGAIN: kAcceptReady will come
+  int s = -1;
+  std::optional<unsigned> number;
+  while (!number) {
+    s = tcp_->accept(listener_);
+    if (s < 0) return;  // -EAGAIN: kAcceptReady will come
+    number = run_.claim_connection();
+    if (!number) {  // beyond --connections (another engine took the last): refuse it
+      tcp_->setsockopt(s, tcp::SockOpt::kLinger, 0);
+      tcp_->close(s);
+    }
+  }
   socket_ = s;
   phase_ = Phase::kTransfer;
   current_ = Result{};
+  current_.connection = *number;
   conn_started_ = now;
   retransmits_at_conn_ = tcp_->stats().get(tcp::TcpStat::kRetransmits);
   pump(now);
@@ -202,6 +246,7 @@ bool BulkApp::fin_acknowledged() const {
 }
 
 void BulkApp::finish_connection(Instant now, int error) {
+  if (!options_.server) current_.connection = next_client_connection();
   current_.error = error;
   current_.seconds = phase_ == Phase::kTransfer ? static_cast<double>((now - conn_started_).count()) * 1e-9 : 0;
   current_.retransmits = tcp_->stats().get(tcp::TcpStat::kRetransmits) - retransmits_at_conn_;
@@ -215,7 +260,9 @@ void BulkApp::finish_connection(Instant now, int error) {
   results_.push_back(current_);
   current_ = Result{};
   next_attempt_ = now;
-  if (results_.size() >= options_.connections || error != 0) finish_run(now);
+  run_.connection_finished();
+  if (error != 0) run_.fail();
+  if (share_done() || error != 0) finish_run(now);
 }
 
 void BulkApp::finish_run(Instant now) {

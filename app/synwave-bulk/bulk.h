@@ -1,7 +1,9 @@
-// The bulk-transfer application synwave-bulk runs on one engine.
+// The bulk-transfer application synwave-bulk runs on each engine (one instance per engine; what
+// they share, the connection numbers and the end of the run, is in shared_run.h).
 //
-// One connection at a time (a server accepts --connections of them one after the other, a client
-// makes them one after the other). On each: send `send_bytes` of the pattern (pattern.h), then
+// One connection at a time per instance (a server instance accepts the connections that reach its
+// engine one after the other, until --connections have finished over all engines; a client
+// instance makes its share, connections i with i % instances == its index, one after the other). On each: send `send_bytes` of the pattern (pattern.h), then
 // shutdown(SHUT_WR); meanwhile read everything the peer sends until its FIN, checking every byte
 // against the pattern at its stream offset. The connection is over when both are done and our FIN
 // is acknowledged (every byte we sent has arrived); then it is closed and its Result recorded.
@@ -14,6 +16,7 @@
 
 #include "engine/application.h"
 #include "pattern.h"
+#include "shared_run.h"
 #include "tcp/tcp_stack.h"
 
 namespace synwave::bulk {
@@ -24,7 +27,7 @@ struct Options {
   tcp::Endpoint target;              // client
   std::uint64_t send_bytes = 0;
   std::optional<std::uint64_t> expect_bytes;
-  unsigned connections = 1;
+  unsigned connections = 1;          // over all instances
   double timeout_s = 120;            // the whole run, from start()
   double delay_s = 0;                // client: wait before the first connect (link coming up)
 };
@@ -32,6 +35,7 @@ struct Options {
 // What one connection did. `error` is a positive errno (ETIMEDOUT for the run's --timeout), 0 when
 // the transfer completed in both directions.
 struct Result {
+  unsigned connection = 0;                       // the run's connection number, from 0
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
   std::optional<std::uint64_t> first_mismatch;  // stream offset of the first wrong byte received
@@ -45,14 +49,16 @@ struct Result {
 
 class BulkApp : public Application {
  public:
-  explicit BulkApp(const Options& options);
+  // The instance numbered `instance` of `run.instances()`.
+  BulkApp(const Options& options, SharedRun& run, unsigned instance);
 
   void start(std::span<tcp::TcpStack* const> tcp, Instant now) override;
   void poll(Instant now) override;
   void stop() override;
 
-  // After the engines stopped: one Result per connection that started (in order), whether the
-  // run hit its timeout, and whether start-up failed (listen error: positive errno).
+  // After the engines stopped: one Result per connection of this instance that started (in its
+  // order), whether the run hit its timeout, and whether start-up failed (listen error: positive
+  // errno).
   const std::vector<Result>& results() const { return results_; }
   bool timed_out() const { return timed_out_; }
   int setup_error() const { return setup_error_; }
@@ -68,8 +74,13 @@ class BulkApp : public Application {
   bool fin_acknowledged() const;    // our FIN (and so every byte we sent) was acknowledged
   void finish_connection(Instant now, int error);
   void finish_run(Instant now);
+  bool share_done() const;          // this instance has no connection left to make or accept
+  unsigned next_client_connection() const;
 
   Options options_;
+  SharedRun& run_;
+  unsigned instance_;
+  unsigned client_share_ = 0;       // client: connections this instance makes
   Pattern pattern_;
   std::vector<std::uint8_t> rx_buffer_;
   tcp::TcpStack* tcp_ = nullptr;
@@ -81,7 +92,7 @@ class BulkApp : public Application {
   std::uint64_t retransmits_at_conn_ = 0;
   std::vector<Result> results_;
   bool shut_wr_ = false, eof_ = false;   // on the current connection
-  bool finished_ = false, timed_out_ = false;
+  bool finished_ = false, timed_out_ = false, reported_finished_ = false;
   int setup_error_ = 0;
 };
 

@@ -1,20 +1,26 @@
-// synwave-bulk: one bulk TCP transfer (or several, one after the other) on a synwave engine, with
-// every received byte checked against a deterministic pattern (pattern.h). Runs on the first
-// engine; prints one JSON line per connection on stdout when it ends. See docs/benchmarking.md.
+// synwave-bulk: one bulk TCP transfer (or several) on synwave's engines, with every received byte
+// checked against a deterministic pattern (pattern.h). Runs on every engine (shared_run.h: a
+// client's connections go round robin over them, a server listens on each); prints one JSON line
+// per connection on stdout when it ends, in connection order. See docs/benchmarking.md.
 #include <getopt.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bulk.h"
 #include "config/config.h"
 #include "ctl/telemetry.h"
 #include "engine/runtime.h"
 #include "engine/stop_signal.h"
+#include "shared_run.h"
 
 namespace {
 
@@ -27,8 +33,10 @@ constexpr const char kUsage[] =
     "the peer sends until end of stream and checks every byte: the byte at stream offset i must be\n"
     "block[i % 65521], the block filled by xorshift64* from seed 0x5EED0F5A1BEC0DE5 (see\n"
     "app/synwave-bulk/pattern.h). A client retries a refused connect every 100 ms; --delay waits\n"
-    "before the first one. Prints one JSON line per connection on stdout:\n"
-    "  {\"role\": \"server\", \"connection\": 1, \"sent\": N, \"received\": N, \"verified\": true,\n"
+    "before the first one. With several engines in the config, a client makes connection i on\n"
+    "engine i % engines, a server listens on every engine and takes the connections that reach it\n"
+    "(one at a time per engine), N in all. Prints one JSON line per connection on stdout:\n"
+    "  {\"role\": \"server\", \"connection\": 1, \"engine\": 0, \"sent\": N, \"received\": N, \"verified\": true,\n"
     "   \"first_mismatch\": null, \"seconds\": S, \"gbit_per_s\": G, \"retransmits\": R, \"error\": null}\n"
     "\n"
     "Exit status: 0 when every connection completed with every byte verified (and received BYTES\n"
@@ -130,37 +138,51 @@ int main(int argc, char** argv) {
     return 1;
   }
   synwave::Runtime& stack = **runtime;
-  if (stack.engines().size() > 1)
-    std::fprintf(stderr, "synwave-bulk: %zu engines configured; the transfer runs on the first only\n",
-                 stack.engines().size());
-  synwave::bulk::BulkApp app(options);
-  stack.engines().front()->set_application(&app);
+  const auto& engines = stack.engines();
+  // A server listens on every engine (a peer's connection may reach any); a client needs no more
+  // engines than connections.
+  const std::size_t instances = options.server ? engines.size() : std::min<std::size_t>(engines.size(), options.connections);
+  synwave::bulk::SharedRun run(static_cast<unsigned>(instances), options.connections);
+  std::vector<std::unique_ptr<synwave::bulk::BulkApp>> apps;
+  for (std::size_t e = 0; e < instances; ++e) {
+    apps.push_back(std::make_unique<synwave::bulk::BulkApp>(options, run, static_cast<unsigned>(e)));
+    engines[e]->set_application(apps.back().get());
+  }
   synwave::publish_telemetry(&stack);
 
   stack.run(stop);
   synwave::withdraw_telemetry();
 
   const char* role = options.server ? "server" : "client";
-  bool all_ok = app.setup_error() == 0 && app.results().size() == options.connections;
-  unsigned index = 0;
-  for (const synwave::bulk::Result& r : app.results()) {
-    ++index;
+  // Every engine's results, in connection order.
+  std::vector<std::pair<const synwave::bulk::Result*, unsigned>> results;  // (result, engine)
+  bool all_ok = true, timed_out = false;
+  for (std::size_t e = 0; e < apps.size(); ++e) {
+    all_ok = all_ok && apps[e]->setup_error() == 0;
+    timed_out = timed_out || apps[e]->timed_out();
+    for (const synwave::bulk::Result& r : apps[e]->results()) results.emplace_back(&r, static_cast<unsigned>(e));
+  }
+  std::stable_sort(results.begin(), results.end(),
+                   [](const auto& a, const auto& b) { return a.first->connection < b.first->connection; });
+  all_ok = all_ok && results.size() == options.connections;
+  for (const auto& [result, engine] : results) {
+    const synwave::bulk::Result& r = *result;
     const bool expect_ok = !options.expect_bytes || r.received == *options.expect_bytes;
     all_ok = all_ok && r.verified() && expect_ok;
     const double bytes = static_cast<double>(r.sent > r.received ? r.sent : r.received);
     const std::string mismatch =
         r.first_mismatch ? std::to_string(*r.first_mismatch) : std::string("null");
     std::printf(
-        "{\"role\": \"%s\", \"connection\": %u, \"sent\": %llu, \"received\": %llu, \"verified\": %s, "
+        "{\"role\": \"%s\", \"connection\": %u, \"engine\": %u, \"sent\": %llu, \"received\": %llu, \"verified\": %s, "
         "\"first_mismatch\": %s, \"seconds\": %.6f, \"gbit_per_s\": %.4f, \"retransmits\": %llu, \"error\": %s%s}\n",
-        role, index, static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
+        role, r.connection + 1, engine, static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
         r.verified() ? "true" : "false", mismatch.c_str(), r.seconds,
         r.seconds > 0 ? bytes * 8 / r.seconds / 1e9 : 0.0, static_cast<unsigned long long>(r.retransmits),
         errno_name(r.error).c_str(),
         expect_ok ? "" : (", \"expected\": " + std::to_string(*options.expect_bytes)).c_str());
   }
   std::fflush(stdout);
-  int status = app.timed_out() ? 2 : all_ok ? 0 : 1;
+  int status = timed_out ? 2 : all_ok ? 0 : 1;
   const int pools = synwave::report_pools(stack.shutdown(), "synwave-bulk", stderr);
   if (status == 0 && pools != 0) status = pools;
   std::fprintf(stderr, "synwave-bulk: stopped (%s)\n", status == 0 ? "all verified" : "FAILED");

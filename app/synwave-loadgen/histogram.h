@@ -1,6 +1,7 @@
 // An HDR-style latency histogram: log-linear buckets with 128 linear sub-buckets per power of two
 // (better than 1% resolution, i.e. 2 significant digits), from 1 ns to 2^36 ns (~68 s). A fixed
-// array; record() is a few shifts and an increment, with no allocation.
+// array; record() is a few shifts and an increment, with no allocation. Histograms of several
+// engines merge() into one.
 #pragma once
 
 #include <algorithm>
@@ -37,6 +38,16 @@ class Histogram {
     sum_ += v;
     min_ = std::min(min_, v);
     max_ = std::max(max_, v);
+  }
+
+  // Adds every sample of `other` (e.g. another engine's), as if recorded here: the buckets share
+  // one layout, so the merged percentiles are those of the union of the samples.
+  void merge(const Histogram& other) {
+    for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+    total_ += other.total_;
+    sum_ += other.sum_;
+    min_ = std::min(min_, other.min_);
+    max_ = std::max(max_, other.max_);
   }
 
   std::uint64_t count() const { return total_; }

@@ -111,7 +111,8 @@ void LoadGenerator::poll(Instant now) {
     while (tcp_->take_ready(ready) > 0) {}
     if (now >= exit_at_) {
       done_ = true;
-      request_stop();
+      if (completion_ != nullptr) completion_->generator_done();
+      else request_stop();
     }
     return;
   }
@@ -454,9 +455,10 @@ void LoadGenerator::progress(Instant now) {
   const auto e = [&](ErrorKind k) { return static_cast<unsigned long long>(totals_.errors[static_cast<int>(k)]); };
   const std::uint64_t requests = totals_.completed - last_.completed;
   std::fprintf(stderr,
-               "[%5.1fs] conn/s %llu req/s %llu MB/s %.1f errors refused %llu timeout %llu reset %llu other %llu "
+               "%s[%5.1fs] conn/s %llu req/s %llu MB/s %.1f errors refused %llu timeout %llu reset %llu other %llu "
                "addrnotavail %llu retransmits %llu\n",
-               t, static_cast<unsigned long long>(totals_.connections - last_.connections),
+               options_.progress_label.c_str(), t,
+               static_cast<unsigned long long>(totals_.connections - last_.connections),
                static_cast<unsigned long long>(requests),
                static_cast<double>(totals_.bytes_sent - last_.bytes_sent) / 1e6, e(ErrorKind::kRefused),
                e(ErrorKind::kTimeout), e(ErrorKind::kReset), e(ErrorKind::kOther),
@@ -466,7 +468,7 @@ void LoadGenerator::progress(Instant now) {
 
 void LoadGenerator::finish(Instant now) {
   stopping_ = true;
-  stopped_at_ = now;
+  ended_at_ = now;
   elapsed_s_ = static_cast<double>((now - start_at_).count()) * 1e-9;
   retransmits_ = tcp_->stats().get(tcp::TcpStat::kRetransmits) - retransmits_at_start_;
   for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
@@ -482,6 +484,7 @@ void LoadGenerator::stop() {
     if (slots_[static_cast<std::size_t>(i)].socket >= 0) release(i, true);
   if (!stopping_ && started_ && tcp_ != nullptr) {
     // Interrupted (SIGINT/SIGTERM): the summary covers what ran.
+    ended_at_ = last_now_;
     elapsed_s_ = static_cast<double>((last_now_ - start_at_).count()) * 1e-9;
     retransmits_ = tcp_->stats().get(tcp::TcpStat::kRetransmits) - retransmits_at_start_;
   }

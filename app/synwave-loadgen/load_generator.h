@@ -1,4 +1,5 @@
-// The load generator that synwave-loadgen runs on one engine.
+// The load generator that synwave-loadgen runs on each engine (one instance per engine, each
+// with its share of the load: engine_shares.h; merged_totals.h adds their results up).
 //
 //   crr   connect, send one HTTP GET with Connection: close, read the whole response
 //         (Content-Length), close; latency = connect() to the response's last byte.
@@ -19,6 +20,7 @@
 
 #include "engine/application.h"
 #include "histogram.h"
+#include "run_completion.h"
 #include "tcp/tcp_stack.h"
 #include "time_slices.h"
 
@@ -38,6 +40,7 @@ struct Options {
   double delay_s = 0;           // wait this long before starting (e.g. for the link to come up)
   double timeout_s = 5;         // a transaction (or connect) taking longer counts as a timeout
   bool progress = true;
+  std::string progress_label;   // before each progress line (e.g. "engine 1 "); empty with one engine
   unsigned max_sockets = 65536;
 };
 
@@ -83,9 +86,16 @@ class LoadGenerator : public Application {
     window_start_ = window_start;
     window_end_ = window_end;
   }
-  // Whether the load has begun (after --delay), and when.
+  // With several generators: the run ends when all are done (the last one stops the engines).
+  // Without one, this generator stops the engines when it is done. Before start() only.
+  void set_completion(RunCompletion* completion) { completion_ = completion; }
+  // Whether the load has begun (after --delay), and when; when it ended (the end of the measured
+  // run, before the drain; or the last iteration when interrupted), valid once elapsed_s() is.
   bool started() const { return started_; }
   Instant started_at() const { return start_at_; }
+  Instant ended_at() const { return ended_at_; }
+  // The timeline set by set_timeline(), or null.
+  const TimeSlices* timeline() const { return slices_; }
   // The wall clock at that moment (Unix seconds), to line the timeline up with outside samples.
   double started_unix_s() const { return started_unix_s_; }
   const PhaseTotals& phase(RunPhase p) const { return phases_[static_cast<int>(p)]; }
@@ -150,13 +160,14 @@ class LoadGenerator : public Application {
   double tokens_ = 0;
   Instant token_time_{};
   Instant start_at_{}, end_at_{}, next_progress_{}, next_timeout_scan_{}, blocked_until_{};
-  Instant stopped_at_{}, exit_at_{}, last_now_{};
+  Instant exit_at_{}, last_now_{}, ended_at_{};
   bool started_ = false, stopping_ = false, done_ = false, warmed_ = false;
   double elapsed_s_ = 0;
   double started_unix_s_ = 0;
   TimeSlices* slices_ = nullptr;
   Duration window_start_{}, window_end_{};
   PhaseTotals phases_[3];
+  RunCompletion* completion_ = nullptr;
 };
 
 }  // namespace synwave::loadgen

@@ -1,6 +1,7 @@
-// synwave-loadgen: a load generator (CRR, RR, bulk) running on a synwave engine.
-// Runs on the first engine; stops by itself at --duration or --count, or on SIGINT/SIGTERM, then
-// prints a summary (text, or JSON on stdout with --json) and the mbuf report.
+// synwave-loadgen: a load generator (CRR, RR, bulk) running on synwave's engines.
+// One generator on every engine, each with its share of the load (engine_shares.h); stops by
+// itself at --duration or --count, or on SIGINT/SIGTERM, then prints a summary of all engines
+// merged (text, or JSON on stdout with --json), what each engine did, and the mbuf report.
 #include <getopt.h>
 
 #include <atomic>
@@ -10,15 +11,20 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "ctl/telemetry.h"
 #include "engine/runtime.h"
 #include "engine/stop_signal.h"
+#include "engine_report.h"
+#include "engine_shares.h"
 #include "flood/flood_target.h"
 #include "flood_side_load.h"
 #include "load_generator.h"
 #include "load_with_flood.h"
+#include "merged_totals.h"
+#include "run_completion.h"
 #include "timeline_report.h"
 
 namespace {
@@ -34,6 +40,8 @@ constexpr const char kUsage[] =
     "  crr   connect, HTTP GET with Connection: close, read the response, close (handshake rate)\n"
     "  rr    request/response on N persistent connections\n"
     "  bulk  send as fast as possible on N connections (--count is then in bytes)\n"
+    "Every engine of the config runs a generator: --concurrency, --count and --rate are split over\n"
+    "them (an engine left without a connection runs none); the summary adds them up and shows each.\n"
     "--count bounds transactions (crr: connections, rr: requests; errors count too), --duration the\n"
     "time; without either it runs 10 s. --rate caps transactions per second (token bucket).\n"
     "--proto echo expects the request echoed back instead of an HTTP response. --delay waits\n"
@@ -41,7 +49,7 @@ constexpr const char kUsage[] =
     "latency percentiles goes to stdout (--json: as JSON, the text to stderr).\n"
     "--timeline-ms adds to the JSON the completions, failures, flood frames sent and answers to\n"
     "the flood seen in each slice of MS ms, and latency per phase (before, during, after a flood).\n"
-    "--flood-rate sends a SYN flood with spoofed sources (as synwave-flood --kind syn) from the same\n"
+    "--flood-rate sends a SYN flood with spoofed sources (as synwave-flood --kind syn) from the first\n"
     "engine, --flood-start seconds after the load begins, for --flood-seconds (both required), at\n"
     "PPS or as fast as the port goes (max), at most --flood-count frames (default: rate x seconds;\n"
     "required with max). The target must lie in the config's [flood] allowed_destinations; sources\n"
@@ -220,37 +228,59 @@ int main(int argc, char** argv) {
     return 1;
   }
   synwave::Runtime& stack = **runtime;
-  synwave::loadgen::LoadGenerator generator(options);
-  synwave::Engine& engine = *stack.engines().front();
+  const auto& engines = stack.engines();
+  const std::vector<synwave::loadgen::EngineShare> shares =
+      synwave::loadgen::split_load(options.concurrency, options.count, options.rate, engines.size());
   // The timeline spans the run plus the drain after it; its phases split at the flood's window.
   const double window_start_s = flooding ? flood.start_s : options.duration_s;
   const double window_end_s = flooding ? flood.start_s + flood.duration_s : options.duration_s;
-  std::optional<synwave::loadgen::TimeSlices> slices;
+  const std::chrono::milliseconds slice_width(timeline_ms);
+  // One generator (and timeline) per engine that takes part, each touched by its engine's thread
+  // only; the engines keep running until the last generator is done.
+  synwave::loadgen::RunCompletion completion(static_cast<unsigned>(shares.size()));
+  std::vector<std::unique_ptr<synwave::loadgen::LoadGenerator>> generators;
+  std::vector<std::unique_ptr<synwave::loadgen::TimeSlices>> timelines;
+  for (std::size_t e = 0; e < shares.size(); ++e) {
+    synwave::loadgen::Options share = options;
+    share.concurrency = shares[e].concurrency;
+    share.count = shares[e].count;
+    share.rate = shares[e].rate;
+    if (shares.size() > 1) share.progress_label = "engine " + std::to_string(e) + " ";
+    auto& generator = generators.emplace_back(std::make_unique<synwave::loadgen::LoadGenerator>(share));
+    generator->set_completion(&completion);
+    if (timeline_ms != 0) {
+      using std::chrono::milliseconds;
+      auto& slices = timelines.emplace_back(std::make_unique<synwave::loadgen::TimeSlices>(
+          slice_width, milliseconds(static_cast<std::int64_t>(options.duration_s * 1000) + 2000)));
+      generator->set_timeline(slices.get(), milliseconds(static_cast<std::int64_t>(window_start_s * 1000)),
+                              milliseconds(static_cast<std::int64_t>(window_end_s * 1000)));
+    }
+    if (e != 0 || !flooding) engines[e]->set_application(generator.get());
+  }
+  // The flood goes from the first engine, beside its generator, into that engine's timeline.
   std::optional<synwave::loadgen::FloodSideLoad> side_flood;
   std::optional<synwave::loadgen::LoadWithFlood> load_with_flood;
-  if (timeline_ms != 0) {
-    using std::chrono::milliseconds;
-    slices.emplace(milliseconds(timeline_ms), milliseconds(static_cast<std::int64_t>(options.duration_s * 1000) + 2000));
-    generator.set_timeline(&*slices, milliseconds(static_cast<std::int64_t>(window_start_s * 1000)),
-                           milliseconds(static_cast<std::int64_t>(window_end_s * 1000)));
-  }
   if (flooding) {
-    side_flood.emplace(flood, *engine.queues().front(), engine.pool(), burst, *slices);
-    load_with_flood.emplace(generator, *side_flood);
-    engine.set_application(&*load_with_flood);
-  } else {
-    engine.set_application(&generator);
+    synwave::Engine& first = *engines.front();
+    side_flood.emplace(flood, *first.queues().front(), first.pool(), burst, *timelines.front());
+    load_with_flood.emplace(*generators.front(), *side_flood);
+    first.set_application(&*load_with_flood);
   }
   synwave::publish_telemetry(&stack);
-  std::fprintf(stderr, "synwave-loadgen: ready: %s to %s, concurrency %u\n", mode_name(options.mode), target.c_str(),
-               options.concurrency);
+  std::string spread;
+  if (engines.size() > 1) spread = ", on " + std::to_string(shares.size()) + " of " + std::to_string(engines.size()) + " engines";
+  std::fprintf(stderr, "synwave-loadgen: ready: %s to %s, concurrency %u%s\n", mode_name(options.mode),
+               target.c_str(), options.concurrency, spread.c_str());
 
   stack.run(stop);
   synwave::withdraw_telemetry();
 
-  const synwave::loadgen::Totals& t = generator.totals();
-  const synwave::loadgen::Histogram& h = generator.histogram();
-  const double secs = generator.elapsed_s() > 0 ? generator.elapsed_s() : 1e-9;
+  synwave::loadgen::MergedTotals run;
+  for (std::size_t e = 0; e < generators.size(); ++e)
+    run.add(static_cast<unsigned>(e), shares[e].concurrency, *generators[e]);
+  const synwave::loadgen::Totals& t = run.totals();
+  const synwave::loadgen::Histogram& h = run.histogram();
+  const double secs = run.elapsed_s() > 0 ? run.elapsed_s() : 1e-9;
   const auto err = [&](ErrorKind k) { return static_cast<unsigned long long>(t.errors[static_cast<int>(k)]); };
   using ull = unsigned long long;
   char text[2048];
@@ -265,12 +295,13 @@ int main(int argc, char** argv) {
                 static_cast<double>(t.completed) / secs, static_cast<double>(t.bytes_sent) / secs / 1e6,
                 static_cast<ull>(t.error_total()), err(ErrorKind::kRefused), err(ErrorKind::kTimeout),
                 err(ErrorKind::kReset), err(ErrorKind::kOther), static_cast<ull>(t.addr_not_avail),
-                static_cast<ull>(t.bad_responses), static_cast<ull>(generator.retransmits()),
+                static_cast<ull>(t.bad_responses), static_cast<ull>(run.retransmits()),
                 static_cast<double>(h.percentile(50)) / 1e3, static_cast<double>(h.percentile(90)) / 1e3,
                 static_cast<double>(h.percentile(99)) / 1e3, static_cast<double>(h.percentile(99.9)) / 1e3,
                 static_cast<double>(h.min()) / 1e3, static_cast<double>(h.max()) / 1e3, h.mean() / 1e3,
                 static_cast<ull>(h.count()));
   std::fputs(text, json ? stderr : stdout);
+  if (engines.size() > 1) synwave::loadgen::print_engine_lines(json ? stderr : stdout, run);
   if (json) {
     std::printf(
         "{\"mode\": \"%s\", \"target\": \"%s\", \"concurrency\": %u, \"duration_s\": %.6f, \"completed\": %llu, "
@@ -284,13 +315,13 @@ int main(int argc, char** argv) {
         static_cast<double>(t.completed) / secs, static_cast<ull>(t.bytes_sent), static_cast<ull>(t.bytes_received),
         static_cast<ull>(t.error_total()), err(ErrorKind::kRefused), err(ErrorKind::kTimeout), err(ErrorKind::kReset),
         err(ErrorKind::kOther), static_cast<ull>(t.addr_not_avail), static_cast<ull>(t.bad_responses),
-        static_cast<ull>(generator.retransmits()), static_cast<ull>(h.percentile(50)),
+        static_cast<ull>(run.retransmits()), static_cast<ull>(h.percentile(50)),
         static_cast<ull>(h.percentile(90)), static_cast<ull>(h.percentile(99)), static_cast<ull>(h.percentile(99.9)),
         static_cast<ull>(h.min()), static_cast<ull>(h.max()), h.mean(), static_cast<ull>(h.count()));
-    if (slices) {
-      synwave::loadgen::print_timeline_json(stdout, *slices, generator, window_start_s, window_end_s,
-                                            generator.elapsed_s(), flooding ? &flood : nullptr,
-                                            side_flood ? &side_flood->totals() : nullptr);
+    synwave::loadgen::print_engines_json(stdout, run);
+    if (timeline_ms != 0) {
+      synwave::loadgen::print_timeline_json(stdout, slice_width, run, window_start_s, window_end_s, run.elapsed_s(),
+                                            flooding ? &flood : nullptr, side_flood ? &side_flood->totals() : nullptr);
     }
     std::fputs("}\n", stdout);
   }

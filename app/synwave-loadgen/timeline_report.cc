@@ -17,12 +17,12 @@ void print_series(std::FILE* out, const char* name, std::span<const SliceCounts>
 
 }  // namespace
 
-void print_timeline_json(std::FILE* out, const TimeSlices& slices, const LoadGenerator& load, double window_start_s,
+void print_timeline_json(std::FILE* out, Duration slice_width, const MergedTotals& run, double window_start_s,
                          double window_end_s, double run_s, const SideFloodOptions* flood_options,
                          const SideFloodTotals* flood) {
-  const std::span<const SliceCounts> s = slices.recorded();
+  const std::span<const SliceCounts> s = run.slices();
   std::fprintf(out, ", \"timeline\": {\"slice_s\": %.3f, \"started_unix_s\": %.6f",
-               static_cast<double>(slices.width().count()) * 1e-9, load.started_unix_s());
+               static_cast<double>(slice_width.count()) * 1e-9, run.started_unix_s());
   print_series(out, "completed", s, [](const SliceCounts& c) { return c.completed; });
   print_series(out, "errors", s, [](const SliceCounts& c) { return c.errors; });
   print_series(out, "flood_sent", s, [](const SliceCounts& c) { return c.flood_sent; });
@@ -30,7 +30,7 @@ void print_timeline_json(std::FILE* out, const TimeSlices& slices, const LoadGen
   std::fputs("}, \"phases\": {", out);
   const double bounds[4] = {0, window_start_s, window_end_s, run_s};
   for (int i = 0; i < 3; ++i) {
-    const PhaseTotals& p = load.phase(static_cast<RunPhase>(i));
+    const PhaseTotals& p = run.phase(static_cast<RunPhase>(i));
     const double secs = std::max(bounds[i + 1] - bounds[i], 1e-9);
     std::fprintf(out,
                  "%s\"%s\": {\"start_s\": %.3f, \"end_s\": %.3f, \"completed\": %llu, \"errors\": %llu, "

@@ -8,15 +8,16 @@
 
 #include <cstdio>
 
+#include "base/time.h"
 #include "flood_side_load.h"
-#include "load_generator.h"
-#include "time_slices.h"
+#include "merged_totals.h"
 
 namespace synwave::loadgen {
 
-// `window_start_s`/`window_end_s`: the phase boundaries after the load's start; `run_s`: the
-// load's duration. `flood`/`flood_options` are null without a flood.
-void print_timeline_json(std::FILE* out, const TimeSlices& slices, const LoadGenerator& load, double window_start_s,
+// `run`: every engine's generator merged, its slices `slice_width` wide; `window_start_s`/
+// `window_end_s`: the phase boundaries after the load's start; `run_s`: the load's duration.
+// `flood`/`flood_options` are null without a flood.
+void print_timeline_json(std::FILE* out, Duration slice_width, const MergedTotals& run, double window_start_s,
                          double window_end_s, double run_s, const SideFloodOptions* flood_options,
                          const SideFloodTotals* flood);
 

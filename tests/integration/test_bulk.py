@@ -12,8 +12,9 @@ sends: direction = both). When `tc qdisc add ... netem` works, netem impairs the
 prints which one it used.
 
   python3 test_bulk.py            the default set (about 2-3 minutes): clean 100 MB in (a)-(d),
-                                  and one impaired profile (2 % loss, 2 % reorder, 1 % duplicate)
-                                  with 20 MB each way on one connection
+                                  one impaired profile (2 % loss, 2 % reorder, 1 % duplicate)
+                                  with 20 MB each way on one connection, and a server on two
+                                  engines taking 16 connections (1 MB each way)
   python3 test_bulk.py --slow     the full matrix: (a)-(d) x {clean, delay 2 ms, 1 % loss,
                                   5 % loss + 5 % reorder + 1 % duplicate, 10 % loss}, 100 MB each
   python3 test_bulk.py --slow NAME...   only the named tests (see --list)
@@ -88,8 +89,8 @@ class BulkStack(harness.Stack):
     binary_env = "SYNWAVE_BULK_BIN"
     ready_line = "synwave-bulk: ready"
 
-    def __init__(self, name, profile, args):
-        super().__init__(name, args=args)
+    def __init__(self, name, profile, args, lcores="1"):
+        super().__init__(name, args=args, lcores=lcores)
         self.profile = profile
         self.use_netem = bool(profile) and netem_available()
         if profile:
@@ -264,7 +265,42 @@ def case(direction, profile_name, size, timeout):
     return test
 
 
-DEFAULT = [case(d, "clean", 100 * MB, 60) for d in "abcd"] + [case("ab", "default_impaired", 20 * MB, 60)]
+def test_server_on_two_engines_takes_connections_on_both():
+    """synwave-bulk --listen with two engines (a two-queue TAP): the kernel's 16 connections spread
+    over both queues by flow hash (all on one: odds 2^-15), each engine's instance accepts those that
+    reach it, and the results come back in connection order with the engine that carried each."""
+    connections, size, timeout = 16, MB, 60
+    args = ["--listen", str(PORT), "--send", str(size), "--expect", str(size), "--connections", str(connections),
+            "--timeout", str(timeout)]
+    stack = BulkStack("bk2eng", {}, args, lcores="0-1")
+    peer = None
+    try:
+        stack.start()
+        peer = kernel_peer(stack, "connect", f"{harness.STACK_IP}:{PORT}", "--send", str(size), "--expect",
+                           str(size), "--connections", str(connections), "--timeout", str(timeout + 5))
+        kernel_out, _ = peer.communicate(timeout=timeout + 20)
+        stack.process.wait(timeout=20)
+    finally:
+        if peer is not None and peer.poll() is None:
+            peer.kill()
+            peer.wait()
+        stack.stop()
+    synwave_json, kernel_json = json_lines(stack.output), json_lines(kernel_out)
+    context = f"\n--- synwave-bulk (exit {stack.exit_code}):\n{stack.output[-4000:]}\n--- kernel_bulk.py:\n{kernel_out[-2000:]}"
+    assert [s["connection"] for s in synwave_json] == list(range(1, connections + 1)), context
+    for s in synwave_json:
+        assert s["verified"] is True and s["error"] is None, context
+        assert s["sent"] == size and s["received"] == size, context
+    assert len(kernel_json) == connections and all(k["verified"] for k in kernel_json), context
+    engines = sorted({s["engine"] for s in synwave_json})
+    print(f"  connections per engine: {[sum(1 for s in synwave_json if s['engine'] == e) for e in engines]}", flush=True)
+    assert engines == [0, 1], f"expected connections on both engines{context}"
+    assert stack.exit_code == 0 and peer.returncode == 0, context
+    assert "NOT returned" not in stack.output, context
+
+
+DEFAULT = [case(d, "clean", 100 * MB, 60) for d in "abcd"] + [case("ab", "default_impaired", 20 * MB, 60),
+                                                             test_server_on_two_engines_takes_connections_on_both]
 SLOW = [case(d, p, 100 * MB, 900 if p == "loss10" else 300) for p in ("clean", "delay2ms", "loss1", "mixed", "loss10") for d in "abcd"]
 
 
