@@ -111,17 +111,19 @@ int cmd_engines(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
-// Every engine's ARP cache, one row per engine and neighbour (like ip neigh, with the engine).
-// The caches are the engines' own: each is asked, and answers between two loop iterations.
+// Every engine's ARP cache, one row per engine and neighbour (like ip neigh, with the engine),
+// as a dict of rows keyed "e<engine>_<n>" (telemetry arrays cannot hold dicts). The caches are the
+// engines' own: each is asked, and answers between two loop iterations.
 int cmd_neigh(const char*, const char*, rte_tel_data* d) {
   std::lock_guard lock(published().mutex);
   const Runtime* runtime = published().runtime;
   if (runtime == nullptr) return kNotRunning;
-  rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+  rte_tel_data_start_dict(d);
   std::vector<Engine::NeighbourRow> rows;
   for (const auto& engine : runtime->engines()) {
     if (!engine->neighbours(rows, std::chrono::milliseconds(500))) return -EAGAIN;  // not running
-    for (const Engine::NeighbourRow& row : rows) {
+    for (std::size_t n = 0; n < rows.size(); ++n) {
+      const Engine::NeighbourRow& row = rows[n];
       rte_tel_data* r = rte_tel_data_alloc();
       rte_tel_data_start_dict(r);
       rte_tel_data_add_dict_int(r, "engine", static_cast<int>(engine->id()));
@@ -130,7 +132,8 @@ int cmd_neigh(const char*, const char*, rte_tel_data* d) {
       rte_tel_data_add_dict_string(r, "mac", format_mac(row.mac).c_str());
       rte_tel_data_add_dict_string(r, "state", row.state);
       rte_tel_data_add_dict_int(r, "remaining_ms", static_cast<int>(std::clamp<std::int64_t>(row.remaining_ms, INT_MIN, INT_MAX)));
-      rte_tel_data_add_array_container(d, r, 0);
+      const std::string key = "e" + std::to_string(engine->id()) + "_" + std::to_string(n);
+      rte_tel_data_add_dict_container(d, key.c_str(), r, 0);
     }
   }
   return 0;
