@@ -457,6 +457,37 @@ TEST(Config, BadPortIndex_NamesLine) {
             "t.conf:1: [port.32]: the port index 32 is out of range 0..31 (RTE_MAX_ETHPORTS)");
 }
 
+TEST(Config, PortSteering_LcoresSteeringAndKey) {
+  Config c = parse_ok("[eal]\nlcores = 1-4\n" + std::string(kPort0) +
+                      "lcores = 2-3\nsteering = software\n"
+                      "rss_key = 6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa\n");
+  const PortConfig& p = c.ports[0];
+  EXPECT_EQ(p.lcores, (std::vector<unsigned>{2, 3}));
+  EXPECT_EQ(p.steering, PortConfig::Steering::kSoftware);
+  ASSERT_TRUE(p.rss_key.has_value());
+  EXPECT_EQ((*p.rss_key)[0], 0x6d);
+  EXPECT_EQ((*p.rss_key)[39], 0xfa);
+  EXPECT_EQ(p.line, 3u);
+  Config d = parse_ok(std::string(kPort0) + "steering = hardware\nrss_key = symmetric\n");
+  EXPECT_TRUE(d.ports[0].lcores.empty()) << "every engine serves the port";
+  EXPECT_EQ(d.ports[0].steering, PortConfig::Steering::kHardware);
+  EXPECT_FALSE(d.ports[0].rss_key.has_value());
+  EXPECT_EQ(parse_ok(kPort0).ports[0].steering, PortConfig::Steering::kAuto);
+}
+
+TEST(Config, PortSteering_BadValues_NameTheLine) {
+  EXPECT_EQ(error_of(std::string(kPort0) + "steering = rss\n"),
+            "t.conf:4: [port.0] steering: 'rss' is not auto, hardware or software");
+  EXPECT_EQ(error_of(std::string(kPort0) + "rss_key = 6d5a\n"),
+            "t.conf:4: [port.0] rss_key: '6d5a' is neither 'symmetric' nor 80 hex digits (a 40-byte Toeplitz key)");
+  EXPECT_EQ(error_of(std::string(kPort0) + "rss_key = " + std::string(78, '0') + "zz\n"),
+            "t.conf:4: [port.0] rss_key: '" + std::string(78, '0') +
+                "zz' is neither 'symmetric' nor 80 hex digits (a 40-byte Toeplitz key)");
+  // A port's lcores must run engines; [eal] may come after the port.
+  EXPECT_EQ(error_of(std::string(kPort0) + "lcores = 1-2\n[eal]\nlcores = 1\n"),
+            "t.conf:4: [port.0] lcores: lcore 2 runs no engine ([eal] lcores has 1); a port is served by engines only");
+}
+
 TEST(Config, UnknownKey_NamesLine) {
   EXPECT_EQ(error_of("[eal]\nlcores = 1\nhuge_pages = on\n"),
             "t.conf:3: [eal] unknown key 'huge_pages'");
@@ -1319,6 +1350,9 @@ TEST(Config, FullExample_ListsEveryKeyWithItsDefault) {
                           "mtu =",
                           "rx_descriptors =",
                           "tx_descriptors =",
+                          "# lcores = 1-2",
+                          "steering =",
+                          "rss_key =",
                           "burst_size =",
                           "mbufs_per_engine =",
                           "mempool_cache =",

@@ -61,7 +61,7 @@ class Stack:
     ready_line = "synwave: ready"
 
     def __init__(self, name, engine_lines="", arp_lines="", sysctl_lines="", args=(), binary_env=None,
-                 ready_line=None, shim_lines="", lcores="1", mbufs_per_engine=4095):
+                 ready_line=None, shim_lines="", lcores="1", mbufs_per_engine=4095, port_lines=""):
         if binary_env is not None:
             self.binary_env = binary_env
         if ready_line is not None:
@@ -81,7 +81,7 @@ class Stack:
             f.write(
                 f"[eal]\nlcores = {lcores}\nhugepages = off\nmemory_mb = 256\nfile_prefix = {self.file_prefix}\n"
                 f"[port.0]\ndevice = net_tap0\ndevargs = iface={self.iface}\n"
-                f"ipv4 = {STACK_IP}/{PREFIX_LEN}\ngateway = {KERNEL_IP}\n"
+                f"ipv4 = {STACK_IP}/{PREFIX_LEN}\ngateway = {KERNEL_IP}\n{port_lines}\n"
                 f"[engine]\nidle_sleep_us = 50\nmbufs_per_engine = {mbufs_per_engine}\n{engine_lines}\n"
                 f"[arp]\n{arp_lines}\n[sysctl]\n{sysctl_lines}\n")
             if shim_lines:  # the daemon's [shim] section (the attach socket's mode, allowed uids, ...)

@@ -11,13 +11,28 @@ engine's flows over. The tests prove the three promises of flow affinity and sha
 The set-up is config/pci.conf's multi-core one ([eal] lcores spanning several engines, [port.0]
 steering = auto) with the PCI device replaced by the TAP."""
 
-import json
+import os
 import sys
 
 import harness
 import test_loadgen
 
 CONNECTIONS = 120
+PCI_EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../config/pci.conf")
+
+
+def pci_example_port_lines():
+    """config/pci.conf's [port.0] keys, but for the device and the addresses (the TAP's)."""
+    lines, section = [], None
+    with open(PCI_EXAMPLE) as f:
+        for raw in f:
+            line = raw.split("#", 1)[0].strip()
+            if line.startswith("["):
+                section = line
+            elif line and section == "[port.0]" and line.split("=")[0].strip() not in ("device", "ipv4", "gateway"):
+                lines.append(line)
+    assert any(line.startswith("steering") for line in lines), lines
+    return "\n".join(lines)
 
 
 class Httpd(harness.Stack):
@@ -50,7 +65,8 @@ def kernel_clients(stack, count):
 
 
 def test_kernel_clients_spread_over_both_engines_each_connection_on_one():
-    with Httpd("engsprd", lcores="0-1", args=["--response-size", "100"]) as httpd:
+    with Httpd("engsprd", lcores="0-1", port_lines=pci_example_port_lines(),
+               args=["--response-size", "100"]) as httpd:
         info = httpd.telemetry("/synwave/info")
         assert info["engines"] == 2 and info["port0"]["queues"] == 2, info
         assert info["port0"]["steering"] == "software", info
