@@ -427,7 +427,13 @@ int sw_connect(int s, const sockaddr* addr, socklen_t len) {
     req.args[2] = sock->bind_addr;
     req.args[3] = sock->bind_port;
     sock->connect_started = true;
-    const std::int64_t r = client().call(sock->engine, req, true);
+    std::int64_t r = client().call(sock->engine, req, true);
+    // From an explicitly bound port, only the engine that receives the replies may connect (the
+    // others refuse with EADDRNOTAVAIL): try each engine once.
+    for (std::uint32_t tried = 1; r == -EADDRNOTAVAIL && sock->bind_port != 0 && tried < client().engines(); ++tried) {
+      sock->engine = (sock->engine + 1) % client().engines();
+      r = client().call(sock->engine, req, true);
+    }
     if (r < 0 && r != -EINPROGRESS) {
       sock->connect_started = false;
       return fail(static_cast<int>(-r));
