@@ -587,7 +587,16 @@ std::string format_tcp_info(const Connection& c) {
 
 
 std::optional<std::string> format_neigh(const Json& neigh) {
-  if (neigh.kind != Json::Kind::kArray) return std::nullopt;
+  // The rows: an array's elements, or an object's member values (the daemon keys its rows
+  // "e<engine>_<n>": DPDK 22.11 telemetry cannot put dictionaries in an array).
+  std::vector<const Json*> items;
+  if (neigh.kind == Json::Kind::kArray) {
+    for (const Json& row : neigh.items) items.push_back(&row);
+  } else if (neigh.is_object()) {
+    for (const auto& member : neigh.members) items.push_back(&member.second);
+  } else {
+    return std::nullopt;
+  }
   // (port, address) -> the distinct (MAC, state) seen, each with its engines; engines ascending.
   struct Variant {
     std::string mac;  // empty for INCOMPLETE: an unresolved entry's MAC means nothing
@@ -595,7 +604,8 @@ std::optional<std::string> format_neigh(const Json& neigh) {
     std::vector<std::uint64_t> engines;
   };
   std::map<std::pair<std::uint64_t, std::uint32_t>, std::pair<std::string, std::vector<Variant>>> rows;
-  for (const Json& row : neigh.items) {
+  for (const Json* item : items) {
+    const Json& row = *item;
     if (!row.is_object()) return std::nullopt;
     const Json* engine = row.find("engine");
     const Json* port = row.find("port");

@@ -136,6 +136,8 @@ std::vector<std::pair<std::uint64_t, std::string>> app_names(const Json& apps);
 //   "198.18.0.9 dev port0 INCOMPLETE engines 0"   (no lladdr while unresolved, as ip neigh)
 // Engines that disagree (another MAC, another state) get a line per distinct (MAC, state), in the
 // order of their lowest engine. Sorted by port, then address numerically; "" for no neighbours.
+// The rows may come as an object's member values, whatever their keys, as the daemon publishes
+// them ({"e0_0": {...}, "e1_0": {...}}: DPDK 22.11's telemetry arrays cannot hold dictionaries).
 // nullopt when `neigh` is not that shape (an address that is no dotted quad included).
 std::optional<std::string> format_neigh(const Json& neigh);
 

@@ -326,6 +326,12 @@ TEST(FormatNeigh, OneLinePerNeighbourWithItsEnginesLikeIpNeigh) {
             "198.18.0.10 dev port0 lladdr 02:00:00:00:00:0a REACHABLE engines 0\n"
             "10.0.0.1 dev port1 lladdr 02:00:00:00:01:01 STALE engines 0\n");
   EXPECT_EQ(format_neigh(parse("[]")), "");
+  // Rows as the daemon publishes them, in an object keyed "e<engine>_<n>": the same lines.
+  EXPECT_EQ(format_neigh(parse(
+                R"({"e1_0":{"engine":1,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1},)"
+                R"("e0_0":{"engine":0,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1}})")),
+            "198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1\n");
+  EXPECT_EQ(format_neigh(parse("{}")), "");
 }
 
 TEST(FormatNeigh, EnginesThatDisagreeGetALineEach) {
@@ -377,8 +383,9 @@ TEST(FormatNeigh, RejectsMalformedAnswers) {
     EXPECT_FALSE(format_neigh(with(from, to)).has_value()) << from << " -> " << to;
   }
   EXPECT_FALSE(format_neigh(parse("[7]")).has_value());
-  EXPECT_FALSE(format_neigh(parse(good)).has_value());  // an object, not an array
-  EXPECT_FALSE(format_neigh(parse("{}")).has_value());
+  EXPECT_FALSE(format_neigh(parse(good)).has_value());  // a row, not a list of rows
+  EXPECT_FALSE(format_neigh(parse(R"({"e0_0":7})")).has_value());
+  EXPECT_FALSE(format_neigh(parse("7")).has_value());
 }
 
 // An engine's entry as the daemon writes it (every EngineStat, then connections and opens).
