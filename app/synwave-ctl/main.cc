@@ -1,9 +1,9 @@
 // synwave-ctl: reads a running synwave through its DPDK telemetry socket and prints what it finds
-// the way netstat and ss would: the connections per state, every connection (with ss -i's
-// details on request), the counters.
+// the way netstat, ss and ip would: the connections per state, every connection (with ss -i's
+// details on request), the counters, the neighbours, the engines' load.
 //
 //   synwave-ctl [-f PREFIX] states | conns [-i] | ss [-i] | transitions | apps | counters [--all] |
-//               raw CMD[,PARAMS]
+//               neigh | engines | raw CMD[,PARAMS]
 //
 // It speaks the telemetry protocol itself (SOCK_SEQPACKET at <runtime dir>/dpdk_telemetry.v2: a
 // JSON greeting, then one request "cmd,params" and one JSON answer at a time); no DPDK, no Python.
@@ -46,6 +46,11 @@ constexpr const char* kUsage =
     "                     requests, refused requests, event overflows, wake-ups, sockets reset or\n"
     "                     closed when it exited (docs/shim.md)\n"
     "  counters [--all]   every non-zero counter, 'name value' (--all: zeros too)\n"
+    "  neigh              the neighbour (ARP) table, like ip neigh: one line per port and address\n"
+    "                     with the engines that hold it, e.g.\n"
+    "                     '198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1'\n"
+    "  engines            per-engine load: lcore, busy%, packets received, packets steered in and\n"
+    "                     out, connections, opens; then a total row\n"
     "  raw CMD[,PARAMS]   one telemetry command's JSON answer, e.g. raw /synwave/info\n"
     "\n"
     "Options:\n"
@@ -215,7 +220,8 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   const bool takes_argument = command == "raw";
   if (command != "states" && command != "conns" && command != "ss" && command != "transitions" &&
-      command != "counters" && command != "raw" && command != "apps")
+      command != "counters" && command != "raw" && command != "apps" && command != "neigh" &&
+      command != "engines")
     usage_error("unknown command '" + command + "'");
   if (takes_argument && args.size() != 2) usage_error("raw takes one argument: CMD[,PARAMS]");
   if (!takes_argument && args.size() != 1) usage_error(command + " takes no arguments");
@@ -236,6 +242,10 @@ int main(int argc, char** argv) {
     print(synwave::ctl::format_counters(telemetry.query("/synwave/counters"), all), "/synwave/counters");
   } else if (command == "apps") {
     print(synwave::ctl::format_apps(telemetry.query("/synwave/apps")), "/synwave/apps");
+  } else if (command == "neigh") {
+    print(synwave::ctl::format_neigh(telemetry.query("/synwave/neigh")), "/synwave/neigh");
+  } else if (command == "engines") {
+    print(synwave::ctl::format_engines(telemetry.query("/synwave/engines")), "/synwave/engines");
   } else if (command == "conns" || command == "ss") {
     return run_conns(telemetry, info);
   } else {  // raw

@@ -315,6 +315,36 @@ std::string g_format(double value) {
   return buf;
 }
 
+// "a.b.c.d" as a number (a in the high byte), for sorting; nullopt unless a dotted quad.
+std::optional<std::uint32_t> ipv4_of(const std::string& text) {
+  std::uint32_t value = 0;
+  std::size_t pos = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part != 0) {
+      if (pos >= text.size() || text[pos] != '.') return std::nullopt;
+      ++pos;
+    }
+    const std::size_t start = pos;
+    unsigned octet = 0;
+    while (pos < text.size() && pos - start < 3 && text[pos] >= '0' && text[pos] <= '9')
+      octet = octet * 10 + static_cast<unsigned>(text[pos++] - '0');
+    if (pos == start || octet > 255) return std::nullopt;
+    value = (value << 8) | octet;
+  }
+  if (pos != text.size()) return std::nullopt;
+  return value;
+}
+
+// "0,1,3"
+std::string join_ids(const std::vector<std::uint64_t>& ids) {
+  std::string out;
+  for (const std::uint64_t id : ids) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(id);
+  }
+  return out;
+}
+
 }  // namespace
 
 const Json* Json::find(std::string_view key) const {
@@ -553,6 +583,147 @@ std::string format_tcp_info(const Connection& c) {
   if (c.retransmits != 0 || i.total_retransmits != 0)
     line += " retrans:" + std::to_string(c.retransmits) + "/" + std::to_string(i.total_retransmits);
   return line;
+}
+
+
+std::optional<std::string> format_neigh(const Json& neigh) {
+  // The rows: an array's elements, or an object's member values (the daemon keys its rows
+  // "e<engine>_<n>": DPDK 22.11 telemetry cannot put dictionaries in an array).
+  std::vector<const Json*> items;
+  if (neigh.kind == Json::Kind::kArray) {
+    for (const Json& row : neigh.items) items.push_back(&row);
+  } else if (neigh.is_object()) {
+    for (const auto& member : neigh.members) items.push_back(&member.second);
+  } else {
+    return std::nullopt;
+  }
+  // (port, address) -> the distinct (MAC, state) seen, each with its engines; engines ascending.
+  struct Variant {
+    std::string mac;  // empty for INCOMPLETE: an unresolved entry's MAC means nothing
+    std::string state;
+    std::vector<std::uint64_t> engines;
+  };
+  std::map<std::pair<std::uint64_t, std::uint32_t>, std::pair<std::string, std::vector<Variant>>> rows;
+  for (const Json* item : items) {
+    const Json& row = *item;
+    if (!row.is_object()) return std::nullopt;
+    const Json* engine = row.find("engine");
+    const Json* port = row.find("port");
+    const Json* ip = row.find("ip");
+    const Json* mac = row.find("mac");
+    const Json* state = row.find("state");
+    const Json* remaining = row.find("remaining_ms");
+    if (engine == nullptr || !engine->as_uint() || port == nullptr || !port->as_uint() || ip == nullptr ||
+        ip->kind != Json::Kind::kString || mac == nullptr || mac->kind != Json::Kind::kString ||
+        state == nullptr || state->kind != Json::Kind::kString || state->text.empty() ||
+        remaining == nullptr || !remaining->as_int())
+      return std::nullopt;
+    const std::optional<std::uint32_t> address = ipv4_of(ip->text);
+    if (!address) return std::nullopt;
+    auto& [text, variants] = rows[{*port->as_uint(), *address}];
+    text = ip->text;
+    const std::string lladdr = state->text == "INCOMPLETE" ? std::string() : mac->text;
+    auto it = std::find_if(variants.begin(), variants.end(),
+                           [&](const Variant& v) { return v.mac == lladdr && v.state == state->text; });
+    if (it == variants.end()) it = variants.insert(variants.end(), Variant{lladdr, state->text, {}});
+    it->engines.push_back(*engine->as_uint());
+  }
+  std::string out;
+  for (auto& [key, entry] : rows) {
+    auto& variants = entry.second;
+    for (Variant& v : variants) {
+      std::sort(v.engines.begin(), v.engines.end());
+      v.engines.erase(std::unique(v.engines.begin(), v.engines.end()), v.engines.end());
+    }
+    std::stable_sort(variants.begin(), variants.end(),
+                     [](const Variant& a, const Variant& b) { return a.engines.front() < b.engines.front(); });
+    for (const Variant& v : variants) {
+      out += entry.first + " dev port" + std::to_string(key.first);
+      if (!v.mac.empty()) out += " lladdr " + v.mac;
+      out += " " + v.state + " engines " + join_ids(v.engines) + "\n";
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> format_engines(const Json& engines) {
+  if (!engines.is_object()) return std::nullopt;
+  constexpr const char* kCounts[] = {"rx_packets", "steered_in", "steered_out", "connections", "opens"};
+  constexpr std::size_t kCountCount = std::size(kCounts);
+  struct Row {
+    std::uint64_t id = 0;
+    std::string lcore;
+    std::optional<double> busy;  // percent; none when the engine has no time counted yet
+    std::uint64_t counts[kCountCount] = {};
+  };
+  std::vector<Row> rows;
+  for (const auto& [key, entry] : engines.members) {
+    constexpr std::string_view kPrefix = "engine";
+    if (key.size() <= kPrefix.size() || key.compare(0, kPrefix.size(), kPrefix) != 0 || !entry.is_object())
+      return std::nullopt;
+    Row row;
+    const char* first = key.data() + kPrefix.size();
+    const char* last = key.data() + key.size();
+    if (const auto [end, ec] = std::from_chars(first, last, row.id); ec != std::errc() || end != last)
+      return std::nullopt;
+    const Json* lcore = entry.find("lcore");
+    const Json* busy_ns = entry.find("busy_ns");
+    const Json* idle_ns = entry.find("idle_ns");
+    if (lcore == nullptr || !lcore->as_int() || busy_ns == nullptr || !busy_ns->as_uint() || idle_ns == nullptr ||
+        !idle_ns->as_uint())
+      return std::nullopt;
+    row.lcore = lcore->text;
+    const double busy = static_cast<double>(*busy_ns->as_uint());
+    const double idle = static_cast<double>(*idle_ns->as_uint());
+    if (busy + idle > 0) row.busy = 100.0 * busy / (busy + idle);
+    for (std::size_t i = 0; i < kCountCount; ++i) {
+      const Json* j = entry.find(kCounts[i]);
+      if (j == nullptr || !j->as_uint()) return std::nullopt;
+      row.counts[i] = *j->as_uint();
+    }
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
+  if (std::adjacent_find(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id == b.id; }) !=
+      rows.end())
+    return std::nullopt;  // "engine1" and "engine01"
+
+  auto percent = [](const std::optional<double>& busy) -> std::string {
+    if (!busy) return "-";
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%.1f", *busy);
+    return buf;
+  };
+  // Widths: engine 6, lcore 5, busy% 6, rx_packets 12, steered_in 12, steered_out 12,
+  // connections 11, then opens.
+  auto line = [&](const std::string& engine, const std::string& lcore, const std::string& busy,
+                  const std::string (&counts)[kCountCount]) {
+    return pad(engine, 6) + " " + pad(lcore, 5) + " " + pad(busy, 6) + " " + pad(counts[0], 12) + " " +
+           pad(counts[1], 12) + " " + pad(counts[2], 12) + " " + pad(counts[3], 11) + " " + counts[4] + "\n";
+  };
+  const std::string header[kCountCount] = {"rx_packets", "steered_in", "steered_out", "connections", "opens"};
+  std::string out = line("engine", "lcore", "busy%", header);
+  std::uint64_t totals[kCountCount] = {};
+  double busy_sum = 0;
+  std::size_t busy_engines = 0;
+  for (const Row& row : rows) {
+    std::string counts[kCountCount];
+    for (std::size_t i = 0; i < kCountCount; ++i) {
+      counts[i] = std::to_string(row.counts[i]);
+      totals[i] += row.counts[i];
+    }
+    if (row.busy) {
+      busy_sum += *row.busy;
+      ++busy_engines;
+    }
+    out += line(std::to_string(row.id), row.lcore, percent(row.busy), counts);
+  }
+  std::string counts[kCountCount];
+  for (std::size_t i = 0; i < kCountCount; ++i) counts[i] = std::to_string(totals[i]);
+  const std::optional<double> mean =
+      busy_engines == 0 ? std::nullopt : std::optional<double>(busy_sum / static_cast<double>(busy_engines));
+  out += line("total", "-", percent(mean), counts);
+  return out;
 }
 
 }  // namespace synwave::ctl

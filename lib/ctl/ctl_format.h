@@ -1,6 +1,6 @@
 // synwave-ctl's pure part: a small JSON reader for DPDK telemetry answers, and the text it prints
 // (netstat-style state counts, an ss -tan -o style connection listing with ss -i's details,
-// counters).
+// counters, an ip neigh style neighbour table, per-engine load).
 //
 // Standard C++ only, no DPDK: the client runs wherever the daemon's socket can be reached.
 #pragma once
@@ -128,5 +128,25 @@ std::string format_tcp_info(const Connection& c);
 std::optional<std::string> format_apps(const Json& apps);
 // The applications' names by id, from /synwave/apps ("app<id>" entries).
 std::vector<std::pair<std::uint64_t, std::string>> app_names(const Json& apps);
+
+// /synwave/neigh (an array of {"engine", "port", "ip", "mac", "state", "remaining_ms"}, one per
+// engine and neighbour: every engine keeps its own copy) like `ip neigh`, one line per port and
+// address with the engines that hold it:
+//   "198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1"
+//   "198.18.0.9 dev port0 INCOMPLETE engines 0"   (no lladdr while unresolved, as ip neigh)
+// Engines that disagree (another MAC, another state) get a line per distinct (MAC, state), in the
+// order of their lowest engine. Sorted by port, then address numerically; "" for no neighbours.
+// The rows may come as an object's member values, whatever their keys, as the daemon publishes
+// them ({"e0_0": {...}, "e1_0": {...}}: DPDK 22.11's telemetry arrays cannot hold dictionaries).
+// nullopt when `neigh` is not that shape (an address that is no dotted quad included).
+std::optional<std::string> format_neigh(const Json& neigh);
+
+// /synwave/engines ({"engine<id>": {"lcore", "busy_ns", "idle_ns", "rx_packets", "steered_in",
+// "steered_out", "connections", "opens", ...}}) as a table: a header, one row per engine in id
+// order, then a "total" row summing the counts. busy% = 100 * busy_ns / (busy_ns + idle_ns) with
+// one decimal, "-" when both are 0; the total's is the mean of the engines' that have one.
+//   "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens"
+// nullopt when `engines` is not that shape.
+std::optional<std::string> format_engines(const Json& engines);
 
 }  // namespace synwave::ctl

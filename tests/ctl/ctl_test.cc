@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace synwave::ctl {
 namespace {
@@ -305,6 +307,175 @@ TEST(FormatApps, OneLinePerApplicationThenTotals) {
   EXPECT_EQ(names[0].second, "synwave-httpd");
   EXPECT_FALSE(format_apps(parse(R"({"app1":{"pid":1}})")).has_value());  // fields missing
   EXPECT_FALSE(format_apps(parse("[]")).has_value());
+}
+
+// --- neighbours and engines ------------------------------------------------------------------
+
+TEST(FormatNeigh, OneLinePerNeighbourWithItsEnginesLikeIpNeigh) {
+  // Two engines that agree on 198.18.0.1, rows in no particular order; sorted by port, then
+  // address as a number (198.18.0.10 after 198.18.0.9), not as text.
+  const Json neigh = parse(
+      R"([{"engine":1,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1234},)"
+      R"({"engine":0,"port":1,"ip":"10.0.0.1","mac":"02:00:00:00:01:01","state":"STALE","remaining_ms":-5},)"
+      R"({"engine":0,"port":0,"ip":"198.18.0.10","mac":"02:00:00:00:00:0a","state":"REACHABLE","remaining_ms":10},)"
+      R"({"engine":0,"port":0,"ip":"198.18.0.9","mac":"00:00:00:00:00:00","state":"INCOMPLETE","remaining_ms":700},)"
+      R"({"engine":0,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1200}])");
+  EXPECT_EQ(format_neigh(neigh),
+            "198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1\n"
+            "198.18.0.9 dev port0 INCOMPLETE engines 0\n"
+            "198.18.0.10 dev port0 lladdr 02:00:00:00:00:0a REACHABLE engines 0\n"
+            "10.0.0.1 dev port1 lladdr 02:00:00:00:01:01 STALE engines 0\n");
+  EXPECT_EQ(format_neigh(parse("[]")), "");
+  // Rows as the daemon publishes them, in an object keyed "e<engine>_<n>": the same lines.
+  EXPECT_EQ(format_neigh(parse(
+                R"({"e1_0":{"engine":1,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1},)"
+                R"("e0_0":{"engine":0,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1}})")),
+            "198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1\n");
+  EXPECT_EQ(format_neigh(parse("{}")), "");
+}
+
+TEST(FormatNeigh, EnginesThatDisagreeGetALineEach) {
+  // Engine 2 has not heard the new MAC yet; engine 3 still resolves (its MAC is meaningless
+  // while INCOMPLETE, so two incomplete engines with different zeros still share a line).
+  const Json neigh = parse(
+      R"([{"engine":2,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:99","state":"STALE","remaining_ms":0},)"
+      R"({"engine":3,"port":0,"ip":"198.18.0.1","mac":"00:00:00:00:00:00","state":"INCOMPLETE","remaining_ms":5},)"
+      R"({"engine":1,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":9},)"
+      R"({"engine":4,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:05","state":"INCOMPLETE","remaining_ms":5},)"
+      R"({"engine":0,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":9}])");
+  EXPECT_EQ(format_neigh(neigh),
+            "198.18.0.1 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0,1\n"
+            "198.18.0.1 dev port0 lladdr 02:00:00:00:00:99 STALE engines 2\n"
+            "198.18.0.1 dev port0 INCOMPLETE engines 3,4\n");
+  // The same MAC, another state: its own line too.
+  EXPECT_EQ(format_neigh(parse(
+                R"([{"engine":1,"port":0,"ip":"1.2.3.4","mac":"02:00:00:00:00:01","state":"STALE","remaining_ms":0},)"
+                R"({"engine":0,"port":0,"ip":"1.2.3.4","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":3}])")),
+            "1.2.3.4 dev port0 lladdr 02:00:00:00:00:01 REACHABLE engines 0\n"
+            "1.2.3.4 dev port0 lladdr 02:00:00:00:00:01 STALE engines 1\n");
+}
+
+TEST(FormatNeigh, RejectsMalformedAnswers) {
+  const std::string good =
+      R"({"engine":0,"port":0,"ip":"198.18.0.1","mac":"02:00:00:00:00:01","state":"REACHABLE","remaining_ms":1})";
+  ASSERT_TRUE(format_neigh(parse("[" + good + "]")).has_value());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const std::size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+    return parse("[" + text + "]");
+  };
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {R"("engine":0)", R"("engine":-1)"},
+           {R"("engine":0,)", ""},
+           {R"("port":0)", R"("port":"0")"},
+           {R"("ip":"198.18.0.1")", R"("ip":"198.18.0")"},
+           {R"("ip":"198.18.0.1")", R"("ip":"198.18.0.256")"},
+           {R"("ip":"198.18.0.1")", R"("ip":"198.18.0.1.2")"},
+           {R"("ip":"198.18.0.1")", R"("ip":"198.18..1")"},
+           {R"("ip":"198.18.0.1")", R"("ip":"fe80::1")"},
+           {R"("ip":"198.18.0.1")", R"("ip":7)"},
+           {R"("mac":"02:00:00:00:00:01")", R"("mac":null)"},
+           {R"("state":"REACHABLE")", R"("state":"")"},
+           {R"(,"remaining_ms":1)", ""},
+           {R"("remaining_ms":1)", R"("remaining_ms":1.5)"}}) {
+    EXPECT_FALSE(format_neigh(with(from, to)).has_value()) << from << " -> " << to;
+  }
+  EXPECT_FALSE(format_neigh(parse("[7]")).has_value());
+  EXPECT_FALSE(format_neigh(parse(good)).has_value());  // a row, not a list of rows
+  EXPECT_FALSE(format_neigh(parse(R"({"e0_0":7})")).has_value());
+  EXPECT_FALSE(format_neigh(parse("7")).has_value());
+}
+
+// An engine's entry as the daemon writes it (every EngineStat, then connections and opens).
+std::string engine_entry(int lcore, std::uint64_t busy_ns, std::uint64_t idle_ns, std::uint64_t rx,
+                         std::uint64_t in, std::uint64_t out, std::uint64_t connections, std::uint64_t opens) {
+  auto n = [](std::uint64_t v) { return std::to_string(v); };
+  return R"({"lcore":)" + std::to_string(lcore) + R"(,"loops":1000,"idle_loops":900,"rx_packets":)" + n(rx) +
+         R"(,"busy_ns":)" + n(busy_ns) + R"(,"idle_ns":)" + n(idle_ns) + R"(,"steered_out":)" + n(out) +
+         R"(,"steered_in":)" + n(in) +
+         R"(,"steer_ring_full":0,"steer_no_port":0,"neighbours_shared":1,"neighbour_ring_full":0,)"
+         R"("impairment_rx_dropped":0,"impairment_rx_duplicated":0,"impairment_rx_reordered":0,)"
+         R"("impairment_rx_delayed":0,"impairment_rx_overflow":0,"impairment_tx_dropped":0,)"
+         R"("impairment_tx_duplicated":0,"impairment_tx_reordered":0,"impairment_tx_delayed":0,)"
+         R"("impairment_tx_overflow":0,"impairment_tx_ring_full":0,"connections":)" + n(connections) +
+         R"(,"opens":)" + n(opens) + "}";
+}
+
+TEST(FormatEngines, OneRowPerEngineInIdOrderThenTotals) {
+  // engine10 after engine2 (ids compared as numbers); 1/3 busy is 33.3, 2/3 is 66.7.
+  const Json engines = parse("{\"engine10\":" + engine_entry(11, 0, 0, 0, 0, 0, 0, 0) +
+                             ",\"engine0\":" + engine_entry(1, 1'000, 2'000, 1234567, 10, 20, 3, 250) +
+                             ",\"engine2\":" + engine_entry(3, 2'000, 1'000, 89, 20, 10, 0, 7) + "}");
+  EXPECT_EQ(format_engines(engines),
+            "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens\n"
+            "0      1     33.3   1234567      10           20           3           250\n"
+            "2      3     66.7   89           20           10           0           7\n"
+            "10     11    -      0            0            0            0           0\n"
+            "total  -     50.0   1234656      30           30           3           257\n");
+}
+
+TEST(FormatEngines, OneEngineAndEdgeCases) {
+  EXPECT_EQ(format_engines(parse("{\"engine0\":" + engine_entry(1, 5, 999'995, 42, 0, 0, 1, 1) + "}")),
+            "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens\n"
+            "0      1     0.0    42           0            0            1           1\n"
+            "total  -     0.0    42           0            0            1           1\n");
+  EXPECT_EQ(format_engines(parse("{\"engine0\":" + engine_entry(1, 999'999, 1, 1, 0, 0, 0, 0) + "}")),
+            "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens\n"
+            "0      1     100.0  1            0            0            0           0\n"
+            "total  -     100.0  1            0            0            0           0\n");
+  // Nothing yet: busy% unknown everywhere.
+  EXPECT_EQ(format_engines(parse("{\"engine0\":" + engine_entry(1, 0, 0, 0, 0, 0, 0, 0) + "}")),
+            "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens\n"
+            "0      1     -      0            0            0            0           0\n"
+            "total  -     -      0            0            0            0           0\n");
+  // Huge busy and idle times do not overflow the percentage.
+  const auto big = format_engines(parse(
+      "{\"engine0\":" + engine_entry(1, 18'000'000'000'000'000'000u, 18'000'000'000'000'000'000u, 0, 0, 0, 0, 0) + "}"));
+  ASSERT_TRUE(big.has_value());
+  EXPECT_NE(big->find("\n0      1     50.0   "), std::string::npos) << *big;
+  // Columns line up with the header.
+  const std::string text = *format_engines(parse("{\"engine0\":" + engine_entry(1, 1, 1, 7, 8, 9, 10, 11) + "}"));
+  const std::string header = text.substr(0, text.find('\n'));
+  const std::string row = text.substr(header.size() + 1, text.find('\n', header.size() + 1) - header.size() - 1);
+  EXPECT_EQ(row.find("7"), header.find("rx_packets"));
+  EXPECT_EQ(row.find("8"), header.find("steered_in"));
+  EXPECT_EQ(row.find("9"), header.find("steered_out"));
+  EXPECT_EQ(row.find("10"), header.find("connections"));
+  EXPECT_EQ(row.find("11"), header.find("opens"));
+  EXPECT_EQ(row.find("50.0"), header.find("busy%"));
+  // No engines at all: the header and an empty total.
+  EXPECT_EQ(format_engines(parse("{}")),
+            "engine lcore busy%  rx_packets   steered_in   steered_out  connections opens\n"
+            "total  -     -      0            0            0            0           0\n");
+}
+
+TEST(FormatEngines, RejectsMalformedAnswers) {
+  const std::string good = engine_entry(1, 1, 1, 1, 1, 1, 1, 1);
+  ASSERT_TRUE(format_engines(parse("{\"engine0\":" + good + "}")).has_value());
+  EXPECT_FALSE(format_engines(parse("[]")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"engine0\":7}")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"engine\":" + good + "}")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"enginex\":" + good + "}")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"engine-1\":" + good + "}")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"total\":" + good + "}")).has_value());
+  EXPECT_FALSE(format_engines(parse("{\"engine1\":" + good + ",\"engine01\":" + good + "}")).has_value());
+  for (const char* member : {"\"lcore\":1", "\"busy_ns\":1", "\"idle_ns\":1", "\"rx_packets\":1", "\"steered_in\":1",
+                             "\"steered_out\":1", "\"connections\":1", "\"opens\":1"}) {
+    const std::string name = std::string(member).substr(0, std::string(member).find(':'));
+    std::string missing = good;
+    missing.replace(missing.find(member), std::string(member).size(), "\"renamed\":1");
+    EXPECT_FALSE(format_engines(parse("{\"engine0\":" + missing + "}")).has_value()) << member;
+    std::string negative = good;
+    negative.replace(negative.find(member), std::string(member).size(), name + ":-1");
+    if (name != "\"lcore\"") {  // an lcore is an int; the counts are unsigned
+      EXPECT_FALSE(format_engines(parse("{\"engine0\":" + negative + "}")).has_value()) << member;
+    }
+    std::string text = good;
+    text.replace(text.find(member), std::string(member).size(), name + ":\"1\"");
+    EXPECT_FALSE(format_engines(parse("{\"engine0\":" + text + "}")).has_value()) << member;
+  }
 }
 
 }  // namespace

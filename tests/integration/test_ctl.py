@@ -1,6 +1,7 @@
 """synwave-ctl against a running stack (synwave-probe on net_tap): the kernel opens connections,
 synwave-ctl counts them per state like seed 000's netstat one-liner and lists them like ss -tan.
-Then the kernel closes its ends and the stack's sockets sit in CLOSE_WAIT (seed 003's story)."""
+Then the kernel closes its ends and the stack's sockets sit in CLOSE_WAIT (seed 003's story).
+The neighbour table (like ip neigh) and the engines' load come from the same running stack."""
 
 import os
 import re
@@ -235,21 +236,86 @@ def test_connection_details_like_ss_i():
     assert probe.exit_code == 0, probe.output
 
 
+def accept_connections(probe, count):
+    """Listens on PORT and has the kernel open `count` connections; returns the Holder."""
+    probe.command(f"listen {PORT}", r"listening (\d+)")
+    holder = Holder(probe)
+    for _ in range(count):
+        holder.command("connect", r"connected \d+")
+        probe.expect(r"accepted \d+ (\d+) ")
+    return holder
+
+
+def test_engines_table():
+    """engines: the one engine's row (its two connections, opened passively) and the total row."""
+    holder = None
+    with harness.Probe("ctleng") as probe:
+        try:
+            holder = accept_connections(probe, 2)
+            header = ["engine", "lcore", "busy%", "rx_packets", "steered_in", "steered_out", "connections", "opens"]
+
+            def engines_table():
+                result = ctl("engines", prefix=probe.file_prefix)
+                assert result.returncode == 0, result.stderr
+                table = [line.split() for line in result.stdout.splitlines()]
+                assert len(table) == 3 and table[0] == header, result.stdout
+                return table if table[1][6:8] == ["2", "2"] else None  # the listener is not counted
+
+            table = probe.wait_for(engines_table, what="synwave-ctl engines to count 2 connections")
+            engine, total = table[1], table[2]
+            lcore = probe.telemetry("/synwave/engines")["engine0"]["lcore"]
+            assert engine[:2] == ["0", str(lcore)], table
+            assert int(engine[3]) > 0 and engine[4:6] == ["0", "0"], table  # no steering with one engine
+            assert re.fullmatch(r"\d{1,3}\.\d", engine[2]) and 0 <= float(engine[2]) <= 100, table
+            # One engine: the total is its row, busy% the mean of one.
+            assert total[:2] == ["total", "-"] and total[2:] == engine[2:], table
+        finally:
+            if holder is not None:
+                holder.stop()
+    assert probe.exit_code == 0, probe.output
+
+
+def test_neighbour_table_like_ip_neigh():
+    """neigh: after the kernel talked to the stack, its address and MAC, held by the one engine."""
+    holder = None
+    with harness.Probe("ctlneigh") as probe:
+        try:
+            holder = accept_connections(probe, 1)
+            neigh_line = re.compile(rf"^{re.escape(harness.KERNEL_IP)} dev port0 lladdr "
+                                    rf"{re.escape(harness.KERNEL_MAC)} (REACHABLE|STALE) engines 0$")
+
+            def kernel_neighbour():
+                result = ctl("neigh", prefix=probe.file_prefix)
+                assert result.returncode == 0, result.stderr
+                lines = result.stdout.splitlines()
+                return result.stdout if len(lines) == 1 and neigh_line.match(lines[0]) else None
+
+            probe.wait_for(kernel_neighbour, what=f"synwave-ctl neigh to show {harness.KERNEL_IP}")
+        finally:
+            if holder is not None:
+                holder.stop()
+    assert probe.exit_code == 0, probe.output
+
+
 def test_errors_are_clear():
     result = ctl("states", prefix="no-such-synwave")
     assert result.returncode == 1, result
     assert result.stderr == ("synwave-ctl: no synwave running with file prefix 'no-such-synwave' "
                              "(no /var/run/dpdk/no-such-synwave/dpdk_telemetry.v2)\n"), result.stderr
-    for bad in (["frobnicate"], [], ["states", "extra"], ["raw"], ["--bogus", "states"], ["-f"]):
+    for bad in (["frobnicate"], [], ["states", "extra"], ["raw"], ["--bogus", "states"], ["-f"],
+                ["neigh", "extra"], ["engines", "0"], ["engines", "--all"], ["neigh", "-i"]):
         result = ctl(*bad)
         assert result.returncode == 2, (bad, result)
         assert result.stderr.startswith("synwave-ctl: "), (bad, result.stderr)
     result = ctl("--help")
     assert result.returncode == 0 and "Usage: synwave-ctl" in result.stdout, result
+    assert "\n  neigh " in result.stdout and "\n  engines " in result.stdout, result.stdout
 
 
 if __name__ == "__main__":
     sys.exit(harness.main([test_states_and_connections_like_netstat_and_ss,
                            test_paging_through_many_connections,
                            test_connection_details_like_ss_i,
+                           test_engines_table,
+                           test_neighbour_table_like_ip_neigh,
                            test_errors_are_clear]))
