@@ -114,18 +114,8 @@ def test_arp_learned_by_one_engine_serves_the_other():
 
 def test_active_opens_from_both_engines_to_a_kernel_server_all_succeed():
     count = 400
-    loadgen = test_loadgen.Loadgen("engact", lcores="0-1", args=[
-        "--target", f"{harness.KERNEL_IP}:{test_loadgen.PORT}", "--delay", "2", "--json", "--timeout", "10",
-        "--mode", "crr", "--count", str(count), "--concurrency", "8"])
-    loadgen.start()
-    server = test_loadgen.kernel_server(loadgen)
-    try:
-        summary = loadgen.wait_exit()
-    finally:
-        server.kill()
-        server.wait()
-        loadgen.stop()
-    assert loadgen.exit_code == 0, loadgen.output
+    summary, output = test_loadgen.run_loadgen("engact", "--mode", "crr", "--count", str(count),
+                                               "--concurrency", "8", lcores="0-1")
     assert summary["completed"] == count and summary["errors"] == 0, summary
     # Every connection completed on the engine that opened it. (On a TAP a reply reaches the queue
     # its flow was last sent from, and software steering would also correct a stray one: the port
@@ -134,7 +124,7 @@ def test_active_opens_from_both_engines_to_a_kernel_server_all_succeed():
     by_engine = {e["engine"]: e for e in summary["engines"]}
     assert sorted(by_engine) == [0, 1], summary["engines"]
     assert by_engine[0]["completed"] == by_engine[1]["completed"] == count // 2, summary["engines"]
-    assert "NOT returned" not in loadgen.output, loadgen.output
+    assert "NOT returned" not in output, output
 
 
 if __name__ == "__main__":

@@ -62,8 +62,8 @@ def kernel_server(stack):
     return process
 
 
-def run_loadgen(name, *args, setup=None):
-    loadgen = Loadgen(name, args=["--target", f"{harness.KERNEL_IP}:{PORT}", "--delay", "2", "--json",
+def run_loadgen(name, *args, setup=None, lcores="1"):
+    loadgen = Loadgen(name, lcores=lcores, args=["--target", f"{harness.KERNEL_IP}:{PORT}", "--delay", "2", "--json",
                                   "--timeout", "10", *args])
     loadgen.start()
     if setup:
