@@ -149,22 +149,34 @@ absl::StatusOr<PortInfo> start_port(const PortConfig& config, const std::string&
       return dpdk_error(config, "rte_eth_tx_queue_setup", ret);
   }
 
+  // Software pipes (net_ring, net_null) filter nothing and have no address of their own (the ring
+  // PMD reports 00:00:00:00:00:00): there the configured MAC is simply the one the stack uses.
+  const bool software_pipe = info.driver == "net_ring" || info.driver == "net_null";
+  bool mac_in_software = false;
   if (config.mac) {
     rte_ether_addr mac;
     std::memcpy(mac.addr_bytes, config.mac->bytes.data(), 6);
     if (int ret = rte_eth_dev_default_mac_addr_set(port, &mac); ret != 0) {
-      if (ret == -ENOTSUP)
+      if (ret == -ENOTSUP && software_pipe) {
+        mac_in_software = true;
+      } else if (ret == -ENOTSUP) {
         return absl::InvalidArgumentError(absl::StrCat(
             "port ", config.index, " (", config.device, "): this driver cannot change its MAC; remove "
             "'mac' and give it in the devargs instead where the driver supports it (net_memif, net_tap: "
             "mac=02:...)"));
-      return dpdk_error(config, "rte_eth_dev_default_mac_addr_set", ret);
+      } else {
+        return dpdk_error(config, "rte_eth_dev_default_mac_addr_set", ret);
+      }
     }
   }
-  rte_ether_addr mac;
-  if (int ret = rte_eth_macaddr_get(port, &mac); ret != 0)
-    return dpdk_error(config, "rte_eth_macaddr_get", ret);
-  std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
+  if (mac_in_software) {
+    info.mac = *config.mac;
+  } else {
+    rte_ether_addr mac;
+    if (int ret = rte_eth_macaddr_get(port, &mac); ret != 0)
+      return dpdk_error(config, "rte_eth_macaddr_get", ret);
+    std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
+  }
 
   if (int ret = rte_eth_dev_start(port); ret != 0) return dpdk_error(config, "rte_eth_dev_start", ret);
   std::uint16_t mtu = 0;

@@ -30,7 +30,16 @@ int engine_main(void* arg) {
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::start(Config config) {
   if (absl::Status status = init_eal(config); !status.ok()) return status;
+  return build(std::unique_ptr<Runtime>(new Runtime(std::move(config))));
+}
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::start_on_running_eal(Config config) {
   std::unique_ptr<Runtime> runtime(new Runtime(std::move(config)));
+  runtime->owns_eal_ = false;
+  return build(std::move(runtime));
+}
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::build(std::unique_ptr<Runtime> runtime) {
   const Config& cfg = runtime->config_;
 
   for (unsigned e = 0; e < cfg.eal.lcores.size(); ++e) {
@@ -140,7 +149,7 @@ int report_pools(const std::vector<PoolReport>& pools, const char* program, std:
 
 Runtime::~Runtime() {
   shutdown();
-  rte_eal_cleanup();
+  if (owns_eal_) rte_eal_cleanup();
 }
 
 }  // namespace synwave

@@ -36,6 +36,11 @@ class Runtime {
   // its configuration, or memory for the pools.
   static absl::StatusOr<std::unique_ptr<Runtime>> start(Config config);
 
+  // As start(), on an EAL the caller has started and keeps (tests that create their ports in
+  // code, e.g. back-to-back rte_eth_from_rings pairs, before the runtime configures them). The
+  // runtime leaves the EAL running when it goes.
+  static absl::StatusOr<std::unique_ptr<Runtime>> start_on_running_eal(Config config);
+
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -55,6 +60,8 @@ class Runtime {
 
  private:
   explicit Runtime(Config config) : config_(std::move(config)) {}
+  // Pools, engines, the mesh between them and the ports, on a running EAL.
+  static absl::StatusOr<std::unique_ptr<Runtime>> build(std::unique_ptr<Runtime> runtime);
 
   Config config_;
   std::vector<rte_mempool*> pools_;
@@ -62,6 +69,7 @@ class Runtime {
   std::unique_ptr<EngineMesh> mesh_;  // with several engines; outlives them (declared before)
   std::vector<std::unique_ptr<Engine>> engines_;
   bool ports_running_ = false;
+  bool owns_eal_ = true;
   std::vector<PoolReport> shutdown_report_;
 };
 

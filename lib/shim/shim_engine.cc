@@ -481,7 +481,11 @@ std::int64_t ShimEngine::open_connection(App& app, std::uint32_t slot, const Req
   if (s < 0) return s;
   std::int64_t r = apply_options(app, slot, s);
   const tcp::Endpoint local = endpoint(req.args[2], req.args[3] & 0xffff);
-  if (r == 0 && (local.addr.value != 0 || local.port != 0)) r = tcp_->bind(s, local);
+  // bind() to port 0 then connect() arrives here as one request: the port is chosen by connect,
+  // as with Linux's IP_BIND_ADDRESS_NO_PORT, so that with several engines it is one whose replies
+  // reach this engine. Only a named port is bound first (the address is checked either way).
+  if (r == 0 && local.port != 0) r = tcp_->bind(s, local);
+  else if (r == 0 && local.addr.value != 0 && local.addr != tcp_->params().address) r = -EADDRNOTAVAIL;
   if (r == 0) r = tcp_->connect(s, endpoint(req.args[0], req.args[1] & 0xffff));
   if (r < 0 && r != -EINPROGRESS) {
     tcp_->close(s);
