@@ -54,6 +54,20 @@ TEST(RssTable, MatchesTheMicrosoftVectors) {
     const Ipv4Addr src = *parse_ipv4(v.source), dst = *parse_ipv4(v.destination);
     EXPECT_EQ(rss.hash(src, dst), v.ipv4_only) << v.source << " -> " << v.destination;
     EXPECT_EQ(rss.hash(src, dst, v.source_port, v.destination_port), v.ipv4_tcp) << v.source << " -> " << v.destination;
+    EXPECT_EQ(rss.reference_hash(src, dst, v.source_port, v.destination_port), v.ipv4_tcp);
+  }
+}
+
+TEST(RssTable, TablesAgreeWithDpdksSoftRss) {
+  for (const RssKey& key : {kMicrosoftKey, kSymmetricRssKey}) {
+    const RssTable rss = table(key, 2);
+    std::uint32_t x = 777;
+    auto next = [&] { return x = x * 1664525u + 1013904223u; };
+    for (int i = 0; i < 10000; ++i) {
+      const Ipv4Addr a{next()}, b{next()};
+      const auto pa = static_cast<std::uint16_t>(next() >> 16), pb = static_cast<std::uint16_t>(next() >> 16);
+      ASSERT_EQ(rss.hash(a, b, pa, pb), rss.reference_hash(a, b, pa, pb));
+    }
   }
 }
 
