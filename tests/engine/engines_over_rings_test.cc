@@ -33,17 +33,18 @@ struct RingPair {
   rte_ring* to_server[2] = {};
   rte_ring* to_client[2] = {};
 
-  bool create() {
+  // Ports net_ring_<prefix>srv and net_ring_<prefix>cli.
+  bool create(const std::string& prefix = "") {
     for (int q = 0; q < 2; ++q) {
-      to_server[q] = rte_ring_create(("rt_srv" + std::to_string(q)).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      to_client[q] = rte_ring_create(("rt_cli" + std::to_string(q)).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      to_server[q] = rte_ring_create((prefix + "rt_srv" + std::to_string(q)).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      to_client[q] = rte_ring_create((prefix + "rt_cli" + std::to_string(q)).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (to_server[q] == nullptr || to_client[q] == nullptr) return false;
     }
     rte_ring* server_tx[2] = {to_client[1], to_client[0]};
     rte_ring* client_tx[2] = {to_server[1], to_server[0]};
     // The PMD names the ports net_ring_<name>.
-    return rte_eth_from_rings("srv", to_server, 2, server_tx, 2, SOCKET_ID_ANY) >= 0 &&
-           rte_eth_from_rings("cli", to_client, 2, client_tx, 2, SOCKET_ID_ANY) >= 0;
+    return rte_eth_from_rings((prefix + "srv").c_str(), to_server, 2, server_tx, 2, SOCKET_ID_ANY) >= 0 &&
+           rte_eth_from_rings((prefix + "cli").c_str(), to_client, 2, client_tx, 2, SOCKET_ID_ANY) >= 0;
   }
 };
 
@@ -183,6 +184,28 @@ TEST(EnginesOverRings, EveryConnectionLivesOnOneEngineAndEveryFrameReachesIt) {
 
   const auto pools = runtime.shutdown();
   for (const PoolReport& pool : pools) EXPECT_EQ(pool.in_use, 0u) << pool.name;
+}
+
+// Impossible combinations are refused at start, naming the configuration line.
+TEST(EnginesOverRings, ImpossibleSetUpsNameTheirLine) {
+  RingPair rings;
+  ASSERT_TRUE(rings.create("bad_"));
+  auto hardware = parse_config(
+      "[eal]\nlcores = 0-1\n[port.0]\ndevice = net_ring_bad_srv\nipv4 = 198.18.7.1/24\nsteering = hardware\n",
+      "rings.conf");
+  ASSERT_TRUE(hardware.ok()) << hardware.status();
+  auto refused = Runtime::start_on_running_eal(*hardware);
+  EXPECT_EQ(refused.status().message(),
+            "rings.conf:3: [port.0] (net_ring_bad_srv): steering = hardware, but the net_ring driver has no Toeplitz RSS "
+            "over TCP/IPv4; use steering = software (or auto)");
+  // Three engines on a port whose driver was given two queue pairs.
+  auto three = parse_config("[eal]\nlcores = 0-2\n[port.0]\ndevice = net_ring_bad_cli\nipv4 = 198.18.7.2/24\n",
+                            "rings.conf");
+  ASSERT_TRUE(three.ok()) << three.status();
+  refused = Runtime::start_on_running_eal(*three);
+  EXPECT_EQ(refused.status().message(),
+            "rings.conf:3: [port.0] (net_ring_bad_cli): 3 engines serve it and need a queue pair each; the net_ring "
+            "driver offers 2 (fewer [eal] lcores, or [port.0] lcores = a subset)");
 }
 
 }  // namespace

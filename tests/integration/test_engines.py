@@ -12,9 +12,11 @@ The set-up is config/pci.conf's multi-core one ([eal] lcores spanning several en
 steering = auto) with the PCI device replaced by the TAP."""
 
 import os
+import re
 import sys
 
 import harness
+import test_ctl
 import test_loadgen
 
 CONNECTIONS = 120
@@ -95,6 +97,17 @@ def test_arp_learned_by_one_engine_serves_the_other():
         assert kernel_clients(httpd, 20) == 20
         engines = per_engine(httpd)
         neighbours = httpd.telemetry("/synwave/neigh")
+        neigh = test_ctl.ctl("neigh", prefix=httpd.file_prefix)
+        load = test_ctl.ctl("engines", prefix=httpd.file_prefix)
+    # synwave-ctl: one neighbour line held by both engines; a row per engine and the total.
+    assert neigh.returncode == 0, neigh.stderr
+    assert neigh.stdout == f"{harness.KERNEL_IP} dev port0 lladdr {harness.KERNEL_MAC} REACHABLE engines 0,1\n", \
+        neigh.stdout
+    assert load.returncode == 0, load.stderr
+    rows = [line.split() for line in load.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["0", "1", "total"], load.stdout
+    opens = [int(row[-1]) for row in rows]
+    assert opens[0] + opens[1] == opens[2] == 20 and min(opens[:2]) > 0, load.stdout
     # The kernel asked for our address once; the engine that received the request learned the
     # kernel's MAC from it and shared it.
     learned_here = [c["arp_requests_in"] for c in engines]
