@@ -21,7 +21,4 @@ inline constexpr std::uint16_t kAnyQueue = 0xffff;
 // The queue that owns the frame's TCP or UDP flow under `rss`, or kAnyQueue.
 std::uint16_t owning_queue(const rte_mbuf* frame, const RssTable& rss);
 
-// Whether the frame is an ARP message (its mappings are shared with every engine).
-bool is_arp(const rte_mbuf* frame);
-
 }  // namespace synwave
